@@ -1,0 +1,1 @@
+"""The collector: cryptofeed ingest, normalization, dispatch to the fan-out server and the lake."""

@@ -1,0 +1,58 @@
+"""Wiring of the collector process: which components run beside ingest, chosen from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from collector.printer import EventFilter, JsonLinePrinter
+from collector.rates import RateReporter
+from collector.service import CollectorService, install_stop_signals
+from shared.settings import Settings, SettingsError
+
+LOG = logging.getLogger("collector")
+
+
+def build_service(
+    settings: Settings,
+    source: str = "<settings>",
+    print_filter: EventFilter | None = None,
+    report: Callable[[str], None] | None = None,
+    report_interval_s: float = 5.0,
+) -> CollectorService:
+    service = CollectorService(settings, source)
+    if print_filter is not None:
+        printer = JsonLinePrinter(print_filter)
+        service.dispatcher.attach(printer)
+        service.add(printer)
+    if report is not None:
+        rates = RateReporter(report, report_interval_s)
+        service.dispatcher.attach(rates)
+        service.add(rates)
+    return service
+
+
+async def run_until_stopped(service: CollectorService, duration_s: float | None = None) -> None:
+    stop = asyncio.Event()
+    install_stop_signals(stop, lambda name: LOG.info("%s received: shutting down", name))
+    if duration_s is not None:
+        asyncio.get_running_loop().call_later(duration_s, stop.set)
+    await service.run(stop)
+
+
+def main(settings: Settings, source: str, print_filter: EventFilter | None = None, duration_s: float | None = None) -> int:
+    logging.basicConfig(level=settings.collector.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service = build_service(settings, source, print_filter, report=None if print_filter else LOG.info)
+    try:
+        asyncio.run(run_until_stopped(service, duration_s))
+    except SettingsError as exc:
+        print(f"spreadlake collector: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ConnectionError as exc:
+        print(f"spreadlake collector: {exc}", file=sys.stderr)
+        return 1
+    LOG.info("collector stopped; events per venue: %s", service.counts())
+    return 0

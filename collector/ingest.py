@@ -1,0 +1,124 @@
+"""One feed's callbacks: cryptofeed objects in, normalized events out to the dispatcher.
+
+Also where feed health becomes status events (connect, disconnect, gap, resync) and where the
+per-venue hooks (ticker sizes, tickers derived from the book, book continuity) apply.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from collector import normalize
+from collector.dispatch import Dispatcher
+from collector.venues.base import Venue
+from shared.events import Channel, Event, Status, StatusKind, Ticker, channel_of
+
+LOG = logging.getLogger(__name__)
+
+
+class ReceiveClock:
+    """Receive timestamps in ns that never go backwards, across every feed of the process."""
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+        self._last = 0
+
+    def stamp(self, receipt: float | None = None) -> int:
+        ns = int((receipt if receipt is not None else self._wall()) * 1_000_000_000)
+        if ns < self._last:
+            ns = self._last
+        self._last = ns
+        return ns
+
+
+class FeedIngest:
+    def __init__(
+        self,
+        venue: Venue,
+        channels: tuple[Channel, ...],
+        book_depth: int,
+        dispatcher: Dispatcher,
+        clock: ReceiveClock,
+    ) -> None:
+        self.venue = venue
+        self.exchange = venue.name
+        self.channels = channels
+        self.book_depth = book_depth
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.counts: dict[str, int] = {c.value: 0 for c in Channel}
+        self._book_sequence: dict[str, int | None] = {}
+        self._last_top: dict[str, tuple[float, float, float, float]] = {}
+        self._snapshots: dict[str, int] = {}
+        # Set by the feed wiring: closes this feed's connections so cryptofeed reconnects and resubscribes.
+        self.force_resubscribe: Callable[[str], None] = lambda reason: None
+
+    # cryptofeed callbacks -------------------------------------------------
+
+    async def on_ticker(self, obj: Any, receipt: float) -> None:
+        ts = self.clock.stamp(receipt)
+        self._emit(normalize.ticker(self.exchange, obj, ts, self.venue.ticker_sizes(obj.raw)))
+
+    async def on_trade(self, obj: Any, receipt: float) -> None:
+        self._emit(normalize.trade(self.exchange, obj, self.clock.stamp(receipt)))
+
+    async def on_book(self, obj: Any, receipt: float) -> None:
+        ts = self.clock.stamp(receipt)
+        if self.venue.book_continuity is not None and obj.raw is not None and not self._continuous(obj):
+            return
+        top = normalize.book_top(self.exchange, obj, ts, self.book_depth)
+        if Channel.BOOK in self.channels:
+            self._emit(top)
+        if self.venue.ticker_from_book and Channel.TICKER in self.channels:
+            self._ticker_from_book(top)
+
+    # health -----------------------------------------------------------------
+
+    def status(self, kind: StatusKind, symbol: str | None = None, detail: str = "") -> None:
+        ts = self.clock.stamp()
+        LOG.log(logging.INFO if kind in (StatusKind.CONNECTED, StatusKind.RESYNC) else logging.WARNING,
+                "%s %s %s %s", self.exchange, kind.value, symbol or "", detail)
+        self._emit(Status(exchange=self.exchange, symbol=symbol, ts_event=ts, ts_recv=ts, kind=kind, detail=detail))
+
+    def snapshot_fetched(self, symbol: str) -> None:
+        """A REST book snapshot: the first per symbol is the initial sync, later ones are resyncs."""
+        seen = self._snapshots.get(symbol, 0)
+        self._snapshots[symbol] = seen + 1
+        if seen:
+            self.status(StatusKind.RESYNC, symbol, "book snapshot re-fetched")
+
+    # internals --------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        self.counts[channel_of(event).value] += 1
+        self.dispatcher.publish(event)
+
+    def _continuous(self, obj: Any) -> bool:
+        symbol = obj.symbol
+        assert self.venue.book_continuity is not None
+        previous = self._book_sequence.get(symbol)
+        is_snapshot = obj.delta is None
+        sequence, gap = self.venue.book_continuity(obj.raw, previous)
+        if gap:
+            self._book_sequence.pop(symbol, None)
+            self.status(StatusKind.GAP, symbol, f"book update id {sequence} after {previous}")
+            self.force_resubscribe(f"book gap on {symbol}")
+            return False
+        if is_snapshot:
+            self.snapshot_fetched(symbol)
+        self._book_sequence[symbol] = sequence
+        return True
+
+    def _ticker_from_book(self, top: Any) -> None:
+        if not top.bids or not top.asks:
+            return
+        (bid, bid_size), (ask, ask_size) = top.bids[0], top.asks[0]
+        key = (bid, bid_size, ask, ask_size)
+        if self._last_top.get(top.symbol) == key:
+            return
+        self._last_top[top.symbol] = key
+        self._emit(Ticker(exchange=top.exchange, symbol=top.symbol, ts_event=top.ts_event, ts_recv=top.ts_recv,
+                          bid=bid, bid_size=bid_size, ask=ask, ask_size=ask_size))

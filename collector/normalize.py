@@ -1,0 +1,71 @@
+"""Pure conversion of cryptofeed's parsed objects into spreadlake's event model.
+
+cryptofeed hands us Decimal prices and float-second timestamps; the model wants float64 and int64
+nanoseconds. When the exchange sends no timestamp of its own (Binance's bookTicker, REST book
+snapshots), `ts_event` falls back to the receive time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from shared.events import BookTop, Side, Ticker, Trade
+
+_NS = 1_000_000_000
+
+
+def to_ns(seconds: float | None, fallback: int) -> int:
+    if seconds is None:
+        return fallback
+    return int(seconds * _NS)
+
+
+def ticker(exchange: str, obj: Any, ts_recv: int, sizes: tuple[float, float] | None) -> Ticker:
+    bid_size, ask_size = sizes if sizes is not None else (math.nan, math.nan)
+    return Ticker(
+        exchange=exchange,
+        symbol=obj.symbol,
+        ts_event=to_ns(obj.timestamp, ts_recv),
+        ts_recv=ts_recv,
+        bid=float(obj.bid),
+        bid_size=bid_size,
+        ask=float(obj.ask),
+        ask_size=ask_size,
+    )
+
+
+def trade(exchange: str, obj: Any, ts_recv: int) -> Trade:
+    return Trade(
+        exchange=exchange,
+        symbol=obj.symbol,
+        ts_event=to_ns(obj.timestamp, ts_recv),
+        ts_recv=ts_recv,
+        trade_id=str(obj.id),
+        side=Side.BUY if obj.side == "buy" else Side.SELL,
+        price=float(obj.price),
+        amount=float(obj.amount),
+    )
+
+
+def book_top(exchange: str, obj: Any, ts_recv: int, depth: int) -> BookTop:
+    book = obj.book
+    bids, asks = book.bids, book.asks
+    return BookTop(
+        exchange=exchange,
+        symbol=obj.symbol,
+        ts_event=to_ns(obj.timestamp, ts_recv),
+        ts_recv=ts_recv,
+        bids=_levels(bids, depth),
+        asks=_levels(asks, depth),
+        sequence=obj.sequence_number,
+    )
+
+
+def _levels(side: Any, depth: int) -> tuple[tuple[float, float], ...]:
+    n = min(depth, len(side))
+    levels = []
+    for i in range(n):
+        price, size = side.index(i)
+        levels.append((float(price), float(size)))
+    return tuple(levels)

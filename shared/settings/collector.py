@@ -1,0 +1,15 @@
+"""The collector's own knobs (ingest side; the fan-out server and lake have their sections)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings.base import Section
+
+
+class CollectorSettings(Section):
+    book_depth: int = Field(default=10, ge=1, le=1000)  # levels per side in each BookTop event
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    reconnect_retries: int = Field(default=-1, ge=-1)  # cryptofeed's retries; -1 retries forever
+    # Seconds without a message before cryptofeed drops and reopens a connection (a stalled stream).
+    stale_timeout_s: int = Field(default=15, ge=-1)

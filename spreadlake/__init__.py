@@ -1,0 +1,1 @@
+"""spreadlake's command line: the one place that wires the services together."""

@@ -1,0 +1,3 @@
+from spreadlake.cli import main
+
+main()

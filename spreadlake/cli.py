@@ -1,0 +1,60 @@
+"""The `spreadlake` command. Each subcommand loads the settings file and hands over to its service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from spreadlake.settings_file import load_or_exit
+
+app = typer.Typer(help="spreadlake: crypto market data collector, Parquet lake, analyses and arbitrage.",
+                  no_args_is_help=True, add_completion=False)
+
+DEFAULT_CONFIG = Path("config/demo.yaml")
+ConfigOption = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="YAML settings file (see docs/configuration.md).",
+                            envvar="SPREADLAKE_CONFIG")
+
+
+@app.command()
+def sim(config: Path = ConfigOption) -> None:
+    """Run the simulated exchanges (binance, bybit, gateio, kucoin) on 127.0.0.1 until Ctrl-C."""
+    from sim.runner import main as sim_main
+
+    raise typer.Exit(sim_main(load_or_exit(config)))
+
+
+@app.command()
+def collector(
+    config: Path = ConfigOption,
+    print_events: bool = typer.Option(False, "--print", help="Write normalized events to stdout as JSON lines."),
+    channel: list[str] = typer.Option([], "--channel", help="With --print: only this channel (ticker, trade, book, status); repeatable."),
+    exchange: list[str] = typer.Option([], "--exchange", help="With --print: only this exchange; repeatable."),
+    symbol: list[str] = typer.Option([], "--symbol", help="With --print: only this symbol (e.g. BTC-USDT); repeatable."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+) -> None:
+    """Run the collector: cryptofeed ingest of the configured exchanges, normalized and dispatched."""
+    from collector.app import main as collector_main
+    from collector.printer import EventFilter
+
+    settings = load_or_exit(config)
+    bad = sorted(set(channel) - {"ticker", "trade", "book", "status"})
+    if bad:
+        raise typer.BadParameter(f"unknown channel {bad[0]!r} (choose from ticker, trade, book, status)", param_hint="--channel")
+    event_filter = EventFilter(frozenset(channel), frozenset(exchange), frozenset(symbol)) if print_events else None
+    raise typer.Exit(collector_main(settings, str(config), event_filter, duration))
+
+
+@app.command()
+def demo(
+    config: Path = ConfigOption,
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds (default: until Ctrl-C)."),
+) -> None:
+    """Start the simulated venues and the collector together and show live event rates."""
+    from spreadlake.demo import main as demo_main
+
+    raise typer.Exit(demo_main(load_or_exit(config), config, duration))
+
+
+def main() -> None:
+    app()

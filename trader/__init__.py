@@ -1,0 +1,1 @@
+"""The trader: arbitrage strategies under a risk manager (a later part)."""
