@@ -21,7 +21,7 @@ def sim(config: Path = ConfigOption) -> None:
     """Run the simulated exchanges (binance, bybit, gateio, kucoin) on 127.0.0.1 until Ctrl-C."""
     from sim.runner import main as sim_main
 
-    raise typer.Exit(sim_main(load_or_exit(config)))
+    raise typer.Exit(sim_main(load_or_exit(config).sim))
 
 
 @app.command()
