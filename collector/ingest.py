@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from collector import normalize
+from collector.booktop import SideTop, apply_changes, read_side
 from collector.dispatch import Dispatcher
 from collector.venues.base import Venue
-from shared.events import Channel, Event, Status, StatusKind, Ticker, channel_of
+from shared.events import BookTop, Channel, Event, Status, StatusKind, Ticker, channel_of
 
 LOG = logging.getLogger(__name__)
 
@@ -52,7 +53,13 @@ class FeedIngest:
         self.counts: dict[str, int] = {c.value: 0 for c in Channel}
         self._book_sequence: dict[str, int | None] = {}
         self._last_top: dict[str, tuple[float, float, float, float]] = {}
+        self._sides: dict[str, tuple[SideTop, SideTop]] = {}
         self._snapshots: dict[str, int] = {}
+        self._publish = dispatcher.publish
+        self._keep = 2 * book_depth  # levels kept per side, so deletions rarely force a read of the whole book
+        self._emit_books = Channel.BOOK in channels
+        self._tickers_from_book = venue.ticker_from_book and Channel.TICKER in channels
+        self._check_continuity = venue.book_continuity is not None
         # Set by the feed wiring: closes this feed's connections so cryptofeed reconnects and resubscribes.
         self.force_resubscribe: Callable[[str], None] = lambda reason: None
 
@@ -66,13 +73,33 @@ class FeedIngest:
         self._emit(normalize.trade(self.exchange, obj, self.clock.stamp(receipt)))
 
     async def on_book(self, obj: Any, receipt: float) -> None:
+        # The hot path of ingest (most frames are book updates): kept flat on purpose.
         ts = self.clock.stamp(receipt)
-        if self.venue.book_continuity is not None and obj.raw is not None and not self._continuous(obj):
+        if self._check_continuity and obj.raw is not None and not self._continuous(obj):
             return
-        top = normalize.book_top(self.exchange, obj, ts, self.book_depth)
-        if Channel.BOOK in self.channels:
-            self._emit(top)
-        if self.venue.ticker_from_book and Channel.TICKER in self.channels:
+        symbol = obj.symbol
+        delta = obj.delta
+        previous = self._sides.get(symbol)
+        if previous is None or not delta:
+            book = obj.book
+            bids, asks = read_side(book.bids, self._keep, True), read_side(book.asks, self._keep, False)
+        else:
+            bids, asks = previous
+            changes = delta.get("bid")
+            if changes:
+                bids = apply_changes(bids, changes, True, self.book_depth, self._keep, obj.book.bids)
+            changes = delta.get("ask")
+            if changes:
+                asks = apply_changes(asks, changes, False, self.book_depth, self._keep, obj.book.asks)
+        self._sides[symbol] = (bids, asks)
+        depth = self.book_depth
+        stamp = obj.timestamp
+        top = BookTop(self.exchange, symbol, ts if stamp is None else int(stamp * 1_000_000_000), ts,
+                      bids.levels[:depth], asks.levels[:depth], obj.sequence_number)
+        if self._emit_books:
+            self.counts["book"] += 1
+            self._publish(top)
+        if self._tickers_from_book:
             self._ticker_from_book(top)
 
     # health -----------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 cryptofeed hands us Decimal prices and float-second timestamps; the model wants float64 and int64
 nanoseconds. When the exchange sends no timestamp of its own (Binance's bookTicker, REST book
-snapshots), `ts_event` falls back to the receive time.
+snapshots), `ts_event` falls back to the receive time. Book events are built in `ingest`
+(from `booktop`), where the previous top of each book is at hand.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from shared.events import BookTop, Side, Ticker, Trade
+from shared.events import Side, Ticker, Trade
 
 _NS = 1_000_000_000
 
@@ -46,26 +47,3 @@ def trade(exchange: str, obj: Any, ts_recv: int) -> Trade:
         price=float(obj.price),
         amount=float(obj.amount),
     )
-
-
-def book_top(exchange: str, obj: Any, ts_recv: int, depth: int) -> BookTop:
-    book = obj.book
-    bids, asks = book.bids, book.asks
-    return BookTop(
-        exchange=exchange,
-        symbol=obj.symbol,
-        ts_event=to_ns(obj.timestamp, ts_recv),
-        ts_recv=ts_recv,
-        bids=_levels(bids, depth),
-        asks=_levels(asks, depth),
-        sequence=obj.sequence_number,
-    )
-
-
-def _levels(side: Any, depth: int) -> tuple[tuple[float, float], ...]:
-    n = min(depth, len(side))
-    levels = []
-    for i in range(n):
-        price, size = side.index(i)
-        levels.append((float(price), float(size)))
-    return tuple(levels)

@@ -26,7 +26,7 @@ def make(venue: str, channels: tuple[Channel, ...] = ALL) -> tuple[FeedIngest, l
 def bybit_book(u: int, kind: str, bid: str = "100", ask: str = "101", bid_size: str = "1") -> OrderBook:
     book = OrderBook("BYBIT", "BTC-USDT", bids={D(bid): D(bid_size)}, asks={D(ask): D("2")})
     book.raw = {"topic": "orderbook.200.BTCUSDT", "type": kind, "data": {"s": "BTCUSDT", "u": u}}
-    book.delta = None if kind == "snapshot" else {"bid": [], "ask": []}
+    book.delta = None if kind == "snapshot" else {"bid": [(D(bid), D(bid_size))], "ask": []}
     return book
 
 

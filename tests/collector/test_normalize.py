@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from decimal import Decimal as D
 
 from cryptofeed.types import OrderBook, Ticker, Trade
 
 from collector import normalize
-from shared.events import BookTop, Side
+from collector.booktop import read_side
+from collector.dispatch import Dispatcher
+from collector.ingest import FeedIngest, ReceiveClock
+from collector.venues import VENUES
+from shared.events import BookTop, Channel, Event, Side
 
 RECV = 1_700_000_000_123_456_789
 
@@ -38,18 +43,24 @@ def test_trade_keeps_id_side_price_amount() -> None:
 def test_book_top_keeps_best_levels_in_order_and_limits_depth() -> None:
     bids = {D(str(100 - i)): D("1") for i in range(30)}
     asks = {D(str(101 + i)): D(str(i + 1)) for i in range(30)}
-    obj = OrderBook("BYBIT", "BTC-USDT", bids=bids, asks=asks)
+    obj = OrderBook("BINANCE", "BTC-USDT", bids=bids, asks=asks)
     obj.sequence_number = 42
-    event = normalize.book_top("bybit", obj, RECV, depth=10)
+    events: list[Event] = []
+    dispatcher = Dispatcher()
+    dispatcher.attach(events.append)
+    ingest = FeedIngest(VENUES["binance"], (Channel.BOOK,), 10, dispatcher, ReceiveClock())
+    asyncio.run(ingest.on_book(obj, 1_700_000_000.0))
+    (event,) = events
     assert isinstance(event, BookTop)
     assert len(event.bids) == len(event.asks) == 10
     assert event.bids[0] == (100.0, 1.0) and event.bids[-1] == (91.0, 1.0)
     assert event.asks[0] == (101.0, 1.0) and event.asks[-1] == (110.0, 10.0)
-    assert event.sequence == 42
+    assert event.sequence == 42 and event.ts_event == event.ts_recv == 1_700_000_000 * 1_000_000_000
     assert not event.crossed
 
 
-def test_book_top_of_a_thin_book_has_fewer_levels() -> None:
+def test_book_side_of_a_thin_book_has_fewer_levels_and_is_complete() -> None:
     obj = OrderBook("BYBIT", "BTC-USDT", bids={D("1"): D("1")}, asks={})
-    event = normalize.book_top("bybit", obj, RECV, depth=10)
-    assert event.bids == ((1.0, 1.0),) and event.asks == ()
+    bids, asks = read_side(obj.book.bids, 10, True), read_side(obj.book.asks, 10, False)
+    assert bids.levels == ((1.0, 1.0),) and asks.levels == ()
+    assert bids.complete_to is None

@@ -1,0 +1,72 @@
+"""The top levels of one side of a book, kept up to date from each update's changes.
+
+Reading levels out of cryptofeed's book (and converting its Decimals) costs more than parsing the
+update itself, so each side keeps a few more levels than it publishes and applies the update's
+changes (cryptofeed's `delta`) to them; it reads the book again only when deletions leave fewer
+known levels than it publishes.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Any
+
+from shared.events import Level
+
+
+@dataclass(frozen=True, slots=True)
+class SideTop:
+    levels: tuple[Level, ...]  # best first
+    keys: tuple[float, ...]  # ascending sort keys of `levels`: -price for bids, price for asks
+    # Every level of the book at this price or better is in `levels`; None: the whole side is.
+    complete_to: float | None
+
+
+def read_side(side: Any, keep: int, bid: bool) -> SideTop:
+    n = min(keep, len(side))
+    levels = []
+    for i in range(n):
+        price, size = side.index(i)
+        levels.append((float(price), float(size)))
+    keys = tuple(-p for p, _ in levels) if bid else tuple(p for p, _ in levels)
+    return SideTop(tuple(levels), keys, levels[-1][0] if len(side) > keep else None)
+
+
+def apply_changes(current: SideTop, changes: Any, bid: bool, depth: int, keep: int, side: Any) -> SideTop:
+    """`current` after `changes` ((price, size) pairs, size 0 deletes), reading `side` only when needed."""
+    if not changes:
+        return current
+    edge = current.complete_to
+    if edge is not None:
+        # Changes beyond what is known cannot enter the kept levels; in a deep book that is most of them.
+        if bid:
+            changes = [c for c in changes if float(c[0]) >= edge]
+        else:
+            changes = [c for c in changes if float(c[0]) <= edge]
+        if not changes:
+            return current
+    levels = list(current.levels)
+    keys = list(current.keys)
+    for change in changes:
+        price = float(change[0])
+        size = float(change[1])
+        key = -price if bid else price
+        i = bisect_left(keys, key)
+        present = i < len(keys) and keys[i] == key
+        if size == 0.0:
+            if present:
+                del keys[i]
+                del levels[i]
+        elif present:
+            levels[i] = (price, size)
+        else:
+            keys.insert(i, key)
+            levels.insert(i, (price, size))
+    if len(levels) < depth and edge is not None:
+        return read_side(side, keep, bid)  # lost levels that only the whole book can refill
+    if len(levels) > keep:
+        del levels[keep:]
+        del keys[keep:]
+        edge = levels[-1][0]
+    return SideTop(tuple(levels), tuple(keys), edge)
