@@ -165,6 +165,7 @@ def build_feed(
         retries=settings.collector.reconnect_retries, **venue.feed_kwargs,
     )
     feed = _construct(feed_cls, kwargs, name, exchange, source, connect_wait_s)
+    ingest.symbol_names = {ex: std for std, ex in feed.normalized_symbol_mapping.items() if std in exchange.symbols and ex != std}
     _gap_watcher.ingests[feed.id] = ingest
     return feed, ingest
 

@@ -55,6 +55,9 @@ class FeedIngest:
         self._last_top: dict[str, tuple[float, float, float, float]] = {}
         self._sides: dict[str, tuple[SideTop, SideTop]] = {}
         self._snapshots: dict[str, int] = {}
+        # cryptofeed names some events by the exchange's own symbol (KuCoin's BCHSV-USDT for the
+        # normalized BSV-USDT); filled by the feed wiring with exchange name -> our name where they differ.
+        self.symbol_names: dict[str, str] = {}
         self._publish = dispatcher.publish
         self._keep = 2 * book_depth  # levels kept per side, so deletions rarely force a read of the whole book
         self._emit_books = Channel.BOOK in channels
@@ -67,17 +70,19 @@ class FeedIngest:
 
     async def on_ticker(self, obj: Any, receipt: float) -> None:
         ts = self.clock.stamp(receipt)
-        self._emit(normalize.ticker(self.exchange, obj, ts, self.venue.ticker_sizes(obj.raw)))
+        symbol = self.symbol_names.get(obj.symbol, obj.symbol)
+        self._emit(normalize.ticker(self.exchange, symbol, obj, ts, self.venue.ticker_sizes(obj.raw)))
 
     async def on_trade(self, obj: Any, receipt: float) -> None:
-        self._emit(normalize.trade(self.exchange, obj, self.clock.stamp(receipt)))
+        symbol = self.symbol_names.get(obj.symbol, obj.symbol)
+        self._emit(normalize.trade(self.exchange, symbol, obj, self.clock.stamp(receipt)))
 
     async def on_book(self, obj: Any, receipt: float) -> None:
         # The hot path of ingest (most frames are book updates): kept flat on purpose.
         ts = self.clock.stamp(receipt)
-        if self._check_continuity and obj.raw is not None and not self._continuous(obj):
+        symbol = self.symbol_names.get(obj.symbol, obj.symbol)
+        if self._check_continuity and obj.raw is not None and not self._continuous(obj, symbol):
             return
-        symbol = obj.symbol
         delta = obj.delta
         previous = self._sides.get(symbol)
         if previous is None or not delta:
@@ -123,8 +128,7 @@ class FeedIngest:
         self.counts[channel_of(event).value] += 1
         self.dispatcher.publish(event)
 
-    def _continuous(self, obj: Any) -> bool:
-        symbol = obj.symbol
+    def _continuous(self, obj: Any, symbol: str) -> bool:
         assert self.venue.book_continuity is not None
         previous = self._book_sequence.get(symbol)
         is_snapshot = obj.delta is None

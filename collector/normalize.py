@@ -22,11 +22,11 @@ def to_ns(seconds: float | None, fallback: int) -> int:
     return int(seconds * _NS)
 
 
-def ticker(exchange: str, obj: Any, ts_recv: int, sizes: tuple[float, float] | None) -> Ticker:
+def ticker(exchange: str, symbol: str, obj: Any, ts_recv: int, sizes: tuple[float, float] | None) -> Ticker:
     bid_size, ask_size = sizes if sizes is not None else (math.nan, math.nan)
     return Ticker(
         exchange=exchange,
-        symbol=obj.symbol,
+        symbol=symbol,
         ts_event=to_ns(obj.timestamp, ts_recv),
         ts_recv=ts_recv,
         bid=float(obj.bid),
@@ -36,10 +36,10 @@ def ticker(exchange: str, obj: Any, ts_recv: int, sizes: tuple[float, float] | N
     )
 
 
-def trade(exchange: str, obj: Any, ts_recv: int) -> Trade:
+def trade(exchange: str, symbol: str, obj: Any, ts_recv: int) -> Trade:
     return Trade(
         exchange=exchange,
-        symbol=obj.symbol,
+        symbol=symbol,
         ts_event=to_ns(obj.timestamp, ts_recv),
         ts_recv=ts_recv,
         trade_id=str(obj.id),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from cryptofeed import FeedHandler
 
+from collector.capture import RawCapture, raw_capture
 from collector.component import Component
 from collector.dispatch import Dispatcher
 from collector.feeds import build_feeds
@@ -37,13 +38,18 @@ class CollectorService:
     async def run(self, stop: asyncio.Event) -> None:
         started: list[Component] = []
         handler: FeedHandler | None = None
+        capture: RawCapture | None = None
         try:
             for component in self.components:
                 await component.start()
                 started.append(component)
+            collector = self.settings.collector
+            if collector.capture_dir:
+                # Before the feeds: their constructors already talk to the exchange (symbol lists, tokens).
+                capture = raw_capture(collector.capture_dir, collector.capture_rotate_mb << 20, collector.capture_rotate_s)
             feeds = await asyncio.to_thread(build_feeds, self.settings, self.dispatcher, self.clock, self.source)
             self.ingests = [ingest for _, ingest in feeds]
-            handler = FeedHandler(config={"log": {"disabled": True}, "uvloop": False})
+            handler = FeedHandler(config={"log": {"disabled": True}, "uvloop": False}, raw_data_collection=capture)
             for feed, _ in feeds:
                 handler.add_feed(feed)
             handler.run(start_loop=False, install_signal_handlers=False)
@@ -54,6 +60,8 @@ class CollectorService:
             if handler is not None:
                 LOG.info("stopping feeds")
                 await handler.stop_async()
+            if capture is not None:
+                await asyncio.to_thread(capture.close)
             for component in reversed(started):
                 LOG.info("stopping %s", component.name)
                 try:

@@ -56,5 +56,25 @@ def demo(
     raise typer.Exit(demo_main(load_or_exit(config), config, duration))
 
 
+@app.command()
+def replay(
+    captures: list[Path] = typer.Argument(..., help="Capture files (format 2, .jsonl.zst), one or more per exchange."),
+    settings_out: Path | None = typer.Option(Path("data/replay.yaml"), "--settings-out",
+                                             help="Write a collector config that follows this replay server here."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(0, "--port", help="0: free ports; else exchange i serves http on PORT+2i and wss on PORT+2i+1."),
+    tls_dir: Path = typer.Option(Path("data/tls"), "--tls-dir", help="Where the local certificate lives."),
+    speed: float | None = typer.Option(None, "--speed", help="1.0 plays at the recorded pace; default: as fast as clients read."),
+    wait_for_subscribe: bool = typer.Option(True, "--wait-for-subscribe/--no-wait-for-subscribe",
+                                            help="Hold each connection's playback until the client sent what was recorded."),
+    close_at_end: bool = typer.Option(False, "--close-at-end", help="Close each websocket when its recording ends (default: hold it open)."),
+) -> None:
+    """Serve recorded exchange traffic as local venues, so the collector re-derives events through cryptofeed."""
+    from sim.replay import replay_main
+
+    raise typer.Exit(replay_main(captures, settings_out, host, port, tls_dir, speed, wait_for_subscribe,
+                                 "close" if close_at_end else "hold"))
+
+
 def main() -> None:
     app()

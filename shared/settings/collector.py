@@ -13,3 +13,8 @@ class CollectorSettings(Section):
     reconnect_retries: int = Field(default=-1, ge=-1)  # cryptofeed's retries; -1 retries forever
     # Seconds without a message before cryptofeed drops and reopens a connection (a stalled stream).
     stale_timeout_s: int = Field(default=15, ge=-1)
+    # Raw capture of the exchange-native traffic (capture format 2, one rotated file series per
+    # exchange, replayable with `spreadlake replay`); off unless a directory is given.
+    capture_dir: str | None = None
+    capture_rotate_mb: int = Field(default=256, ge=1)
+    capture_rotate_s: float = Field(default=3600.0, gt=0)

@@ -35,7 +35,7 @@ class ExchangeSettings(Section):
     def _symbols_normalized(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for symbol in value:
             if not is_normalized(symbol):
-                raise ValueError(f"symbol {symbol!r} is not of the form BASE-QUOTE in upper case (e.g. BTC-USDT)")
+                raise ValueError(f"symbol {symbol!r} is not of the form BASE-QUOTE in upper case (e.g. BTC-USDT; BTC-USDT-PERP for a perpetual)")
         if len(set(value)) != len(value):
             raise ValueError("symbols are listed twice")
         return value

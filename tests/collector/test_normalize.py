@@ -20,7 +20,7 @@ RECV = 1_700_000_000_123_456_789
 
 def test_ticker_carries_sizes_and_exchange_timestamp_in_ns() -> None:
     obj = Ticker("BINANCE", "BTC-USDT", D("64999.5"), D("65000.25"), 1_700_000_000.5, raw=None)
-    event = normalize.ticker("binance", obj, RECV, (1.5, 2.25))
+    event = normalize.ticker("binance", "BTC-USDT", obj, RECV, (1.5, 2.25))
     assert (event.exchange, event.symbol, event.bid, event.ask) == ("binance", "BTC-USDT", 64999.5, 65000.25)
     assert (event.bid_size, event.ask_size) == (1.5, 2.25)
     assert event.ts_event == 1_700_000_000_500_000_000
@@ -28,14 +28,14 @@ def test_ticker_carries_sizes_and_exchange_timestamp_in_ns() -> None:
 
 
 def test_ticker_without_exchange_time_or_sizes_falls_back_to_receive_time_and_nan() -> None:
-    event = normalize.ticker("gateio", Ticker("GATEIO", "ETH-BTC", D("0.049"), D("0.0491"), None, raw=None), RECV, None)
+    event = normalize.ticker("gateio", "ETH-BTC", Ticker("GATEIO", "ETH-BTC", D("0.049"), D("0.0491"), None, raw=None), RECV, None)
     assert event.ts_event == RECV
     assert math.isnan(event.bid_size) and math.isnan(event.ask_size)
 
 
 def test_trade_keeps_id_side_price_amount() -> None:
     obj = Trade("KUCOIN", "ETH-USDT", "sell", D("0.25"), D("3200.5"), 1_700_000_001.0, id="abc-1")
-    event = normalize.trade("kucoin", obj, RECV)
+    event = normalize.trade("kucoin", "ETH-USDT", obj, RECV)
     assert (event.trade_id, event.side, event.price, event.amount) == ("abc-1", Side.SELL, 3200.5, 0.25)
     assert event.ts_event == 1_700_000_001_000_000_000
 
