@@ -109,7 +109,7 @@ def build(work: Workload, feed_cls: type, full: bool) -> tuple[Any, list[tuple[A
 
 
 def run_once(work: Workload, feed_cls: type, full: bool) -> tuple[float, int]:
-    feed, routes, _ = build(work, feed_cls, full)
+    _feed, routes, _ = build(work, feed_cls, full)
     by_path = {path: (conn, handler) for path, conn, handler in routes}
     frames = [(by_path[p], ts, data) for p, ts, data in work.frames if p in by_path]
 

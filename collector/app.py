@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
+from collector.lake import lake_component
 from collector.printer import EventFilter, JsonLinePrinter
 from collector.rates import RateReporter
 from collector.service import CollectorService, install_stop_signals
@@ -23,6 +24,9 @@ def build_service(
     report_interval_s: float = 5.0,
 ) -> CollectorService:
     service = CollectorService(settings, source)
+    if settings.lake.enabled:
+        # First to start, last to stop: it flushes everything ingest produced before the process exits.
+        service.add(lake_component(settings, service.dispatcher))
     if print_filter is not None:
         printer = JsonLinePrinter(print_filter)
         service.dispatcher.attach(printer)

@@ -37,6 +37,8 @@ def banner(settings: Settings, config: Path) -> str:
     for name, venue in settings.sim.venues.items():
         lines.append(f"    {name:8} rest http://{settings.sim.host}:{venue.rest_port}  ws wss://{settings.sim.host}:{venue.ws_port}")
     lines.append(f"  collector following: {', '.join(settings.exchanges)}")
+    if settings.lake.enabled:
+        lines.append(f"  Parquet lake: {settings.lake.root}/market_data/<channel>/date=.../exchange=.../ (docs/lake.md)")
     lines.append(f"  see the normalized stream yourself: spreadlake collector --config {config} --print")
     lines.append("  Ctrl-C stops everything.")
     return "\n".join(lines)

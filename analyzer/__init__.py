@@ -1,0 +1,1 @@
+"""The analyzer: DuckDB/Polars analyses over the lake."""

@@ -1,0 +1,92 @@
+"""The synchronous half of the lake writer: batches of events in, one atomic file per partition out.
+
+Runs on the writer's own thread. A partition that cannot be written (disk full, lake unwritable)
+comes back as a `PendingFile` holding its already-encoded rows, to be retried by the next flush; the
+caller bounds how many rows it keeps.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from collector.lake.encode import encode, split
+from shared.events import Channel, Event
+from shared.lake.layout import TMP_DIR, FileKind, FileName, Partition, tmp_name
+from shared.lake.storage import Lake, delete_file, list_dir, write_table
+from shared.settings.lake import LakeSettings
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    partition: Partition
+    table: pa.Table
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+
+@dataclass
+class FlushResult:
+    rows_written: int = 0
+    files_written: int = 0
+    bytes_written: int = 0
+    rows_rejected: int = 0  # rows that can never be stored (their exchange cannot name a partition)
+    failed: list[PendingFile] = field(default_factory=list)
+    error: str | None = None
+
+
+def new_run_id() -> str:
+    return "r" + secrets.token_hex(6)
+
+
+class PartitionWriter:
+    def __init__(self, lake: Lake, settings: LakeSettings, run_id: str | None = None) -> None:
+        self.lake = lake
+        self.row_group_rows = settings.row_group_rows
+        self.zstd_level = settings.zstd_level
+        self.run_id = run_id or new_run_id()
+        self._seq = 0
+
+    def write_file(self, partition: Partition, table: pa.Table) -> int:
+        """Write one partition's sorted rows as a new file; returns its size in bytes."""
+        bounds = pc.min_max(table.column("ts_recv"))
+        self._seq += 1
+        name = str(FileName(bounds["min"].value, bounds["max"].value, FileKind.WRITTEN, self.run_id, self._seq))
+        return write_table(self.lake, partition.path, name, table, tmp_name(name), self.row_group_rows, self.zstd_level)
+
+    def flush(self, batches: Mapping[Channel, Sequence[Event]], retry: Sequence[PendingFile] = ()) -> FlushResult:
+        """Write earlier failures first (oldest rows first), then the new batches."""
+        result = FlushResult()
+        todo = list(retry)
+        for channel, events in batches.items():
+            if events:
+                parts, rejected = split(encode(channel, events))
+                result.rows_rejected += rejected
+                if rejected:
+                    result.error = f"{rejected} {channel.value} rows name an exchange that cannot be a partition"
+                todo.extend(PendingFile(partition, table) for partition, table in parts)
+        for pending in todo:
+            try:
+                result.bytes_written += self.write_file(pending.partition, pending.table)
+            except Exception as exc:  # any failure: keep the rows, report, retry on the next flush
+                result.failed.append(pending)
+                result.error = f"{pending.partition.path}: {type(exc).__name__}: {exc}"
+            else:
+                result.rows_written += pending.rows
+                result.files_written += 1
+        return result
+
+
+def remove_leftover_temp_files(lake: Lake) -> int:
+    """Delete the collector's temporary files left by a crash (at start; one collector per lake)."""
+    removed = 0
+    for info in list_dir(lake, TMP_DIR):
+        if info.base_name.startswith(f"{FileKind.WRITTEN.value}-") and delete_file(lake, lake.rel(info.path)):
+            removed += 1
+    return removed

@@ -1,0 +1,31 @@
+"""The Parquet data lake's shared definitions: layout, schemas, storage, and the compaction log.
+
+The collector writes the lake; the analyzer reads, compacts and prunes it; both use this package.
+See docs/lake.md.
+"""
+
+from shared.lake.dataset import full_schema, open_dataset
+from shared.lake.layout import FileKind, FileName, Partition, day_of, day_start_ns
+from shared.lake.manifest import CompactionRecord, DataFile, TxnState, snapshot
+from shared.lake.schema import SCHEMA_VERSION, SchemaMismatch, check_file_schema, schema_for
+from shared.lake.storage import Lake, open_lake
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CompactionRecord",
+    "DataFile",
+    "FileKind",
+    "FileName",
+    "Lake",
+    "Partition",
+    "SchemaMismatch",
+    "TxnState",
+    "check_file_schema",
+    "day_of",
+    "day_start_ns",
+    "full_schema",
+    "open_dataset",
+    "open_lake",
+    "schema_for",
+    "snapshot",
+]
