@@ -98,8 +98,7 @@ class FeedIngest:
                 asks = apply_changes(asks, changes, False, self.book_depth, self._keep, obj.book.asks)
         self._sides[symbol] = (bids, asks)
         depth = self.book_depth
-        stamp = obj.timestamp
-        top = BookTop(self.exchange, symbol, ts if stamp is None else int(stamp * 1_000_000_000), ts,
+        top = BookTop(self.exchange, symbol, normalize.to_ns(obj.timestamp, ts), ts,
                       bids.levels[:depth], asks.levels[:depth], obj.sequence_number)
         if self._emit_books:
             self.counts["book"] += 1

@@ -17,9 +17,17 @@ _NS = 1_000_000_000
 
 
 def to_ns(seconds: float | None, fallback: int) -> int:
+    """cryptofeed means seconds, but some feeds pass the exchange's milliseconds through (Bybit's book
+    and ticker `ts`); the magnitude tells the unit apart for any date between 1973 and 5138."""
     if seconds is None:
         return fallback
-    return int(seconds * _NS)
+    if seconds < 1e11:
+        return int(seconds * _NS)
+    if seconds < 1e14:
+        return int(seconds * 1_000_000)  # milliseconds
+    if seconds < 1e17:
+        return int(seconds * 1_000)  # microseconds
+    return int(seconds)  # nanoseconds
 
 
 def ticker(exchange: str, symbol: str, obj: Any, ts_recv: int, sizes: tuple[float, float] | None) -> Ticker:

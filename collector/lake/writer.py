@@ -7,6 +7,7 @@ caller bounds how many rows it keeps.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +15,13 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collector.lake.encode import encode, split
+from collector.lake.encode import Encoded, encode, split
 from shared.events import Channel, Event
 from shared.lake.layout import TMP_DIR, FileKind, FileName, Partition, tmp_name
 from shared.lake.storage import Lake, delete_file, list_dir, write_table
 from shared.settings.lake import LakeSettings
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,13 @@ class PartitionWriter:
         todo = list(retry)
         for channel, events in batches.items():
             if events:
-                parts, rejected = split(encode(channel, events))
-                result.rows_rejected += rejected
+                encoded, unencodable = encode_salvaging(channel, events)
+                parts, rejected = split(encoded) if encoded is not None else ([], 0)
+                if unencodable:
+                    result.error = f"{unencodable} {channel.value} rows have values the lake schema cannot hold"
                 if rejected:
                     result.error = f"{rejected} {channel.value} rows name an exchange that cannot be a partition"
+                result.rows_rejected += rejected + unencodable
                 todo.extend(PendingFile(partition, table) for partition, table in parts)
         for pending in todo:
             try:
@@ -81,6 +87,24 @@ class PartitionWriter:
                 result.rows_written += pending.rows
                 result.files_written += 1
         return result
+
+
+def encode_salvaging(channel: Channel, events: Sequence[Event]) -> tuple[Encoded | None, int]:
+    """The batch encoded; if one row cannot be (a value out of range for its column), the batch is
+    encoded row by row so that only the bad rows are left out (and counted), never the whole batch."""
+    try:
+        return encode(channel, events), 0
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        pass
+    good = []
+    for event in events:
+        try:
+            encode(channel, [event])
+        except (pa.ArrowException, OverflowError, TypeError, ValueError) as exc:
+            LOG.error("lake: %s row left out, it does not fit the lake schema (%s): %r", channel.value, exc, event)
+        else:
+            good.append(event)
+    return (encode(channel, good) if good else None), len(events) - len(good)
 
 
 def remove_leftover_temp_files(lake: Lake) -> int:

@@ -64,3 +64,12 @@ def test_book_side_of_a_thin_book_has_fewer_levels_and_is_complete() -> None:
     bids, asks = read_side(obj.book.bids, 10, True), read_side(obj.book.asks, 10, False)
     assert bids.levels == ((1.0, 1.0),) and asks.levels == ()
     assert bids.complete_to is None
+
+
+def test_exchange_timestamps_in_milliseconds_or_finer_are_recognised() -> None:
+    seconds = 1_786_310_817.25  # float seconds carry ~0.2 us of precision at this date
+    assert abs(normalize.to_ns(seconds, RECV) - 1_786_310_817_250_000_000) < 1_000
+    assert normalize.to_ns(1_786_310_817_250, RECV) == 1_786_310_817_250_000_000  # Bybit's ms
+    assert normalize.to_ns(1_786_310_817_250_000, RECV) == 1_786_310_817_250_000_000
+    assert normalize.to_ns(1_786_310_817_250_000_000, RECV) == 1_786_310_817_250_000_000
+    assert normalize.to_ns(None, RECV) == RECV

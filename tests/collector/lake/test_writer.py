@@ -107,3 +107,16 @@ def test_leftover_temporary_files_of_the_writer_are_removed(tmp_path: Path) -> N
     (tmp_path / TMP_DIR / "c-tsomething_0.tmp").write_bytes(b"compaction's own")
     assert remove_leftover_temp_files(lake) == 1
     assert [p.name for p in (tmp_path / TMP_DIR).iterdir()] == ["c-tsomething_0.tmp"]
+
+
+def test_a_row_the_schema_cannot_hold_is_counted_and_the_rest_of_its_batch_is_written(tmp_path: Path) -> None:
+    from collector.lake.writer import encode_salvaging
+    from shared.events import Side, Trade
+
+    good = [Trade(exchange="bybit", symbol="BTC-USDT", ts_event=1_700_000_000_000_000_000 + i, ts_recv=1_700_000_000_000_000_000 + i,
+                  trade_id=str(i), side=Side.BUY, price=1.0, amount=1.0) for i in range(3)]
+    bad = Trade(exchange="bybit", symbol="BTC-USDT", ts_event=10**30, ts_recv=1_700_000_000_000_000_001,
+                trade_id="x", side=Side.SELL, price=1.0, amount=1.0)
+    encoded, unencodable = encode_salvaging(Channel.TRADE, [good[0], bad, good[1], good[2]])
+    assert unencodable == 1
+    assert encoded is not None and encoded.table.num_rows == 3
