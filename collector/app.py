@@ -7,7 +7,10 @@ import logging
 import sys
 from collections.abc import Callable
 
+from collector.api import ApiComponent, create_app
+from collector.health import HealthTracker
 from collector.lake import lake_component
+from collector.metrics import CollectorMetrics, registry_for
 from collector.printer import EventFilter, JsonLinePrinter
 from collector.rates import RateReporter
 from collector.service import CollectorService, install_stop_signals
@@ -24,9 +27,17 @@ def build_service(
     report_interval_s: float = 5.0,
 ) -> CollectorService:
     service = CollectorService(settings, source)
+    health = HealthTracker()
+    health.expect(list(settings.exchanges))
+    service.dispatcher.attach(health)
     if settings.lake.enabled:
         # First to start, last to stop: it flushes everything ingest produced before the process exits.
-        service.add(lake_component(settings, service.dispatcher))
+        lake = lake_component(settings, service.dispatcher)
+        health.sections["lake"] = lambda: lake.stats().as_dict()
+        service.add(lake)
+    if settings.api.enabled:
+        metrics = CollectorMetrics(service.counts, health, service.dispatcher.stats)
+        service.add(ApiComponent(create_app(health.snapshot, registry_for(metrics)), settings.api.host, settings.api.port))
     if print_filter is not None:
         printer = JsonLinePrinter(print_filter)
         service.dispatcher.attach(printer)
@@ -55,7 +66,7 @@ def main(settings: Settings, source: str, print_filter: EventFilter | None = Non
     except SettingsError as exc:
         print(f"spreadlake collector: configuration error: {exc}", file=sys.stderr)
         return 2
-    except ConnectionError as exc:
+    except OSError as exc:  # a venue that never answered, a port already taken
         print(f"spreadlake collector: {exc}", file=sys.stderr)
         return 1
     LOG.info("collector stopped; events per venue: %s", service.counts())

@@ -32,6 +32,9 @@ class Dispatcher:
 
         return detach
 
+    def stats(self) -> dict[str, int]:
+        return {"published": self.published, "consumer_errors": self.consumer_errors}
+
     def publish(self, event: Event) -> None:
         self.published += 1
         for consumer in self._consumers:

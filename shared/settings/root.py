@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from shared.settings.api import ApiSettings
 from shared.settings.base import Section
 from shared.settings.collector import CollectorSettings
 from shared.settings.lake import LakeSettings
@@ -18,6 +19,7 @@ class Settings(Section):
     collector: CollectorSettings = CollectorSettings()
     server: ServerSettings = ServerSettings()
     lake: LakeSettings = LakeSettings()
+    api: ApiSettings = ApiSettings()
 
     @model_validator(mode="after")
     def _exchanges_known(self) -> Settings:

@@ -28,13 +28,14 @@ def free_ports(n: int) -> list[int]:
 def market_config(tmp_path: Path, rate: float = 200.0, faults: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:
     """The demo config with fresh ports, a faster market and optional faults; extra sections merge in."""
     config = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
-    ports = iter(free_ports(2 * len(VENUES) + 1))
+    ports = iter(free_ports(2 * len(VENUES) + 2))
     for venue in config["sim"]["venues"].values():
         venue["rest_port"], venue["ws_port"] = next(ports), next(ports)
     config["sim"]["rate"] = rate
     config["sim"]["tls_dir"] = str(tmp_path / "tls")
     config["sim"]["faults"] = faults or {}
     config["server"]["port"] = next(ports)
+    config["api"]["port"] = next(ports)
     config["lake"]["root"] = str(tmp_path / "lake")
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):

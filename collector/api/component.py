@@ -1,0 +1,57 @@
+"""Serving the REST API inside the collector's event loop with uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+LOG = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The collector owns SIGINT/SIGTERM (its shutdown order matters); uvicorn must not take them.
+        yield
+
+
+class ApiComponent:
+    name = "api"
+
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        self._server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False))
+        self._host, self._port = host, port
+        self._task: asyncio.Task[None] | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        # Bound here, so a taken port is a plain OSError naming the address (uvicorn would exit the process).
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self._host, self._port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"REST API: cannot listen on {self._host}:{self._port}: {exc.strerror or exc}") from None
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="api")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises why it could not start (e.g. the port is taken)
+                raise OSError("the REST API stopped during start-up")
+            await asyncio.sleep(0.02)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        LOG.info("REST API on %s (/health, /metrics)", self.url)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._task = None
