@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from collector.api import ApiComponent, create_app
+from collector.fanout import fanout_component
 from collector.health import HealthTracker
 from collector.lake import lake_component
 from collector.metrics import CollectorMetrics, registry_for
@@ -35,6 +36,10 @@ def build_service(
         lake = lake_component(settings, service.dispatcher)
         health.sections["lake"] = lambda: lake.stats().as_dict()
         service.add(lake)
+    if settings.server.enabled:
+        fanout = fanout_component(settings, service.dispatcher)
+        health.sections["fanout"] = fanout.server.stats
+        service.add(fanout)
     if settings.api.enabled:
         metrics = CollectorMetrics(service.counts, health, service.dispatcher.stats)
         service.add(ApiComponent(create_app(health.snapshot, registry_for(metrics)), settings.api.host, settings.api.port))

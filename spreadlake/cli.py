@@ -76,5 +76,47 @@ def replay(
                                  "close" if close_at_end else "hold"))
 
 
+@app.command()
+def tail(
+    config: Path = ConfigOption,
+    url: str | None = typer.Option(None, "--url", help="ws://host:port/ of a collector (default: the one the config describes)."),
+    channel: list[str] = typer.Option([], "--channel", help="ticker, trade, book or status; repeatable (default: all)."),
+    exchange: list[str] = typer.Option([], "--exchange", help="Repeatable (default: all)."),
+    symbol: list[str] = typer.Option([], "--symbol", help="Repeatable (default: all)."),
+    token: str | None = typer.Option(None, "--token", help="The server's token, when it binds beyond loopback."),
+    count: int | None = typer.Option(None, "--count", help="Stop after this many events."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+) -> None:
+    """Print a running collector's live stream as JSON lines; reconnects, resubscribes, reports gaps."""
+    from spreadlake.tail import collector_token, collector_url
+    from spreadlake.tail import tail as run_tail
+
+    settings = load_or_exit(config) if url is None or token is None else None
+    target = url or collector_url(settings)  # type: ignore[arg-type]
+    secret = token or (collector_token(settings) if settings is not None else None)
+    raise typer.Exit(run_tail(target, channel, exchange, symbol, secret, count=count, duration=duration))
+
+
+@app.command("replay-lake")
+def replay_lake(
+    config: Path = ConfigOption,
+    start: str | None = typer.Option(None, "--from", help="Start of the range (ISO 8601 UTC or integer ns); default: the lake's start."),
+    end: str | None = typer.Option(None, "--to", help="End of the range, exclusive; default: the lake's end."),
+    speed: float | None = typer.Option(None, "--speed", help="Times real time (1 = as recorded); default: as fast as possible."),
+    wait_clients: int = typer.Option(1, "--wait-clients", help="Subscribers to wait for before replaying (0: start at once)."),
+) -> None:
+    """Re-stream a time range of the lake through the collector's WebSocket protocol."""
+    from collector.lake import parse_instant
+    from spreadlake.replay_lake import main as replay_lake_main
+
+    settings = load_or_exit(config)
+    try:
+        start_ns = parse_instant(start) if start else None
+        end_ns = parse_instant(end) if end else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--from/--to") from None
+    raise typer.Exit(replay_lake_main(settings, start_ns, end_ns, speed, wait_clients))
+
+
 def main() -> None:
     app()

@@ -39,6 +39,9 @@ def banner(settings: Settings, config: Path) -> str:
     lines.append(f"  collector following: {', '.join(settings.exchanges)}")
     if settings.lake.enabled:
         lines.append(f"  Parquet lake: {settings.lake.root}/market_data/<channel>/date=.../exchange=.../ (docs/lake.md)")
+    if settings.server.enabled:
+        lines.append(f"  live stream (WebSocket, docs/protocol.md): ws://{settings.server.host}:{settings.server.port}/")
+        lines.append(f"    try: spreadlake tail --config {config} --channel trade --exchange binance")
     if settings.api.enabled:
         lines.append(f"  REST API: http://{settings.api.host}:{settings.api.port}/health and /metrics")
     lines.append(f"  see the normalized stream yourself: spreadlake collector --config {config} --print")
