@@ -9,28 +9,28 @@ known levels than it publishes.
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.events import Level
 
 
-@dataclass(frozen=True, slots=True)
-class SideTop:
-    levels: tuple[Level, ...]  # best first
+class SideTop(NamedTuple):  # a NamedTuple: built on every book update, and far cheaper than a frozen dataclass
+    levels: tuple[Level, ...]  # best first, up to `keep`
     keys: tuple[float, ...]  # ascending sort keys of `levels`: -price for bids, price for asks
     # Every level of the book at this price or better is in `levels`; None: the whole side is.
     complete_to: float | None
+    top: tuple[Level, ...]  # the published levels: the first `depth`
 
 
-def read_side(side: Any, keep: int, bid: bool) -> SideTop:
+def read_side(side: Any, depth: int, keep: int, bid: bool) -> SideTop:
     n = min(keep, len(side))
     levels = []
     for i in range(n):
         price, size = side.index(i)
         levels.append((float(price), float(size)))
     keys = tuple(-p for p, _ in levels) if bid else tuple(p for p, _ in levels)
-    return SideTop(tuple(levels), keys, levels[-1][0] if len(side) > keep else None)
+    kept = tuple(levels)
+    return SideTop(kept, keys, levels[-1][0] if len(side) > keep else None, kept[:depth])
 
 
 def apply_changes(current: SideTop, changes: Any, bid: bool, depth: int, keep: int, side: Any) -> SideTop:
@@ -64,9 +64,12 @@ def apply_changes(current: SideTop, changes: Any, bid: bool, depth: int, keep: i
             keys.insert(i, key)
             levels.insert(i, (price, size))
     if len(levels) < depth and edge is not None:
-        return read_side(side, keep, bid)  # lost levels that only the whole book can refill
+        return read_side(side, depth, keep, bid)  # lost levels that only the whole book can refill
     if len(levels) > keep:
         del levels[keep:]
         del keys[keep:]
         edge = levels[-1][0]
-    return SideTop(tuple(levels), tuple(keys), edge)
+    kept = tuple(levels)
+    top = kept[:depth]
+    # Unchanged published levels stay the same object, so consumers can compare by identity.
+    return SideTop(kept, tuple(keys), edge, current.top if top == current.top else top)

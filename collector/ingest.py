@@ -25,13 +25,13 @@ class ReceiveClock:
 
     def __init__(self, wall: Callable[[], float] = time.time) -> None:
         self._wall = wall
-        self._last = 0
+        self.last = 0  # read and advanced inline by the ingest hot path
 
     def stamp(self, receipt: float | None = None) -> int:
         ns = int((receipt if receipt is not None else self._wall()) * 1_000_000_000)
-        if ns < self._last:
-            ns = self._last
-        self._last = ns
+        if ns < self.last:
+            ns = self.last
+        self.last = ns
         return ns
 
 
@@ -50,15 +50,17 @@ class FeedIngest:
         self.book_depth = book_depth
         self.dispatcher = dispatcher
         self.clock = clock
-        self.counts: dict[str, int] = {c.value: 0 for c in Channel}
+        self._counts: dict[str, int] = {c.value: 0 for c in Channel}
+        self.books = 0  # the book count lives apart: incremented on the hot path
         self._book_sequence: dict[str, int | None] = {}
-        self._last_top: dict[str, tuple[float, float, float, float]] = {}
+        self._last_top: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
         self._sides: dict[str, tuple[SideTop, SideTop]] = {}
         self._snapshots: dict[str, int] = {}
         # cryptofeed names some events by the exchange's own symbol (KuCoin's BCHSV-USDT for the
         # normalized BSV-USDT); filled by the feed wiring with exchange name -> our name where they differ.
         self.symbol_names: dict[str, str] = {}
         self._publish = dispatcher.publish
+        self._ticker_sizes = venue.ticker_sizes
         self._keep = 2 * book_depth  # levels kept per side, so deletions rarely force a read of the whole book
         self._emit_books = Channel.BOOK in channels
         self._tickers_from_book = venue.ticker_from_book and Channel.TICKER in channels
@@ -69,25 +71,40 @@ class FeedIngest:
     # cryptofeed callbacks -------------------------------------------------
 
     async def on_ticker(self, obj: Any, receipt: float) -> None:
-        ts = self.clock.stamp(receipt)
-        symbol = self.symbol_names.get(obj.symbol, obj.symbol)
-        self._emit(normalize.ticker(self.exchange, symbol, obj, ts, self.venue.ticker_sizes(obj.raw)))
+        symbol = obj.symbol
+        if self.symbol_names:
+            symbol = self.symbol_names.get(symbol, symbol)
+        event = normalize.ticker(self.exchange, symbol, obj, self.clock.stamp(receipt), self._ticker_sizes(obj.raw))
+        self._counts["ticker"] += 1
+        self._publish(event)
 
     async def on_trade(self, obj: Any, receipt: float) -> None:
-        symbol = self.symbol_names.get(obj.symbol, obj.symbol)
-        self._emit(normalize.trade(self.exchange, symbol, obj, self.clock.stamp(receipt)))
+        symbol = obj.symbol
+        if self.symbol_names:
+            symbol = self.symbol_names.get(symbol, symbol)
+        event = normalize.trade(self.exchange, symbol, obj, self.clock.stamp(receipt))
+        self._counts["trade"] += 1
+        self._publish(event)
 
     async def on_book(self, obj: Any, receipt: float) -> None:
-        # The hot path of ingest (most frames are book updates): kept flat on purpose.
-        ts = self.clock.stamp(receipt)
-        symbol = self.symbol_names.get(obj.symbol, obj.symbol)
+        # The hot path of ingest (most frames are book updates): kept flat, calls inlined, on purpose.
+        clock = self.clock
+        ts = int(receipt * 1_000_000_000)
+        if ts < clock.last:
+            ts = clock.last
+        clock.last = ts
+        symbol = obj.symbol
+        if self.symbol_names:
+            symbol = self.symbol_names.get(symbol, symbol)
         if self._check_continuity and obj.raw is not None and not self._continuous(obj, symbol):
             return
         delta = obj.delta
         previous = self._sides.get(symbol)
         if previous is None or not delta:
             book = obj.book
-            bids, asks = read_side(book.bids, self._keep, True), read_side(book.asks, self._keep, False)
+            bids = read_side(book.bids, self.book_depth, self._keep, True)
+            asks = read_side(book.asks, self.book_depth, self._keep, False)
+            self._sides[symbol] = (bids, asks)
         else:
             bids, asks = previous
             changes = delta.get("bid")
@@ -96,12 +113,13 @@ class FeedIngest:
             changes = delta.get("ask")
             if changes:
                 asks = apply_changes(asks, changes, False, self.book_depth, self._keep, obj.book.asks)
-        self._sides[symbol] = (bids, asks)
-        depth = self.book_depth
-        top = BookTop(self.exchange, symbol, normalize.to_ns(obj.timestamp, ts), ts,
-                      bids.levels[:depth], asks.levels[:depth], obj.sequence_number)
+            if bids is not previous[0] or asks is not previous[1]:
+                self._sides[symbol] = (bids, asks)
+        stamp = obj.timestamp
+        top = BookTop(self.exchange, symbol, ts if stamp is None else normalize.to_ns(stamp, ts), ts,
+                      bids.top, asks.top, obj.sequence_number)
         if self._emit_books:
-            self.counts["book"] += 1
+            self.books += 1
             self._publish(top)
         if self._tickers_from_book:
             self._ticker_from_book(top)
@@ -123,8 +141,13 @@ class FeedIngest:
 
     # internals --------------------------------------------------------------
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """Events emitted so far, by channel."""
+        return {**self._counts, "book": self.books}
+
     def _emit(self, event: Event) -> None:
-        self.counts[channel_of(event).value] += 1
+        self._counts[channel_of(event).value] += 1
         self.dispatcher.publish(event)
 
     def _continuous(self, obj: Any, symbol: str) -> bool:
@@ -142,13 +165,12 @@ class FeedIngest:
         self._book_sequence[symbol] = sequence
         return True
 
-    def _ticker_from_book(self, top: Any) -> None:
+    def _ticker_from_book(self, top: BookTop) -> None:
         if not top.bids or not top.asks:
             return
-        (bid, bid_size), (ask, ask_size) = top.bids[0], top.asks[0]
-        key = (bid, bid_size, ask, ask_size)
+        key = (top.bids[0], top.asks[0])
         if self._last_top.get(top.symbol) == key:
             return
         self._last_top[top.symbol] = key
-        self._emit(Ticker(exchange=top.exchange, symbol=top.symbol, ts_event=top.ts_event, ts_recv=top.ts_recv,
-                          bid=bid, bid_size=bid_size, ask=ask, ask_size=ask_size))
+        (bid, bid_size), (ask, ask_size) = key
+        self._emit(Ticker(top.exchange, top.symbol, top.ts_event, top.ts_recv, bid, bid_size, ask, ask_size))

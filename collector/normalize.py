@@ -32,26 +32,12 @@ def to_ns(seconds: float | None, fallback: int) -> int:
 
 def ticker(exchange: str, symbol: str, obj: Any, ts_recv: int, sizes: tuple[float, float] | None) -> Ticker:
     bid_size, ask_size = sizes if sizes is not None else (math.nan, math.nan)
-    return Ticker(
-        exchange=exchange,
-        symbol=symbol,
-        ts_event=to_ns(obj.timestamp, ts_recv),
-        ts_recv=ts_recv,
-        bid=float(obj.bid),
-        bid_size=bid_size,
-        ask=float(obj.ask),
-        ask_size=ask_size,
-    )
+    stamp = obj.timestamp
+    return Ticker(exchange, symbol, ts_recv if stamp is None else to_ns(stamp, ts_recv), ts_recv,
+                  float(obj.bid), bid_size, float(obj.ask), ask_size)
 
 
 def trade(exchange: str, symbol: str, obj: Any, ts_recv: int) -> Trade:
-    return Trade(
-        exchange=exchange,
-        symbol=symbol,
-        ts_event=to_ns(obj.timestamp, ts_recv),
-        ts_recv=ts_recv,
-        trade_id=str(obj.id),
-        side=Side.BUY if obj.side == "buy" else Side.SELL,
-        price=float(obj.price),
-        amount=float(obj.amount),
-    )
+    stamp = obj.timestamp
+    return Trade(exchange, symbol, ts_recv if stamp is None else to_ns(stamp, ts_recv), ts_recv,
+                 str(obj.id), Side.BUY if obj.side == "buy" else Side.SELL, float(obj.price), float(obj.amount))

@@ -19,7 +19,7 @@ def test_patched_top_levels_equal_a_full_read_after_every_update(seed: int) -> N
         book.bids[D(100 - i)] = D(1)
         book.asks[D(101 + i)] = D(1)
     depth, keep = 5, 10
-    bids, asks = read_side(book.bids, keep, True), read_side(book.asks, keep, False)
+    bids, asks = read_side(book.bids, depth, keep, True), read_side(book.asks, depth, keep, False)
     for _ in range(3000):
         changes: dict[str, list[tuple[D, D]]] = {"bid": [], "ask": []}
         for _ in range(rng.randint(1, 4)):
@@ -37,20 +37,20 @@ def test_patched_top_levels_equal_a_full_read_after_every_update(seed: int) -> N
         new_bids = apply_changes(bids, changes["bid"], True, depth, keep, book.bids)
         new_asks = apply_changes(asks, changes["ask"], False, depth, keep, book.asks)
         bids, asks = new_bids, new_asks
-        assert bids.levels[:depth] == read_side(book.bids, keep, True).levels[:depth]
-        assert asks.levels[:depth] == read_side(book.asks, keep, False).levels[:depth]
+        assert bids.top == read_side(book.bids, depth, keep, True).top == bids.levels[:depth]
+        assert asks.top == read_side(book.asks, depth, keep, False).top == asks.levels[:depth]
 
 
 def test_changes_beyond_the_known_levels_leave_the_side_untouched() -> None:
     book = OrderBook()
     for i in range(30):
         book.bids[D(100 - i)] = D(1)
-    side = read_side(book.bids, 10, True)
+    side = read_side(book.bids, 5, 10, True)
     assert side.complete_to == 91.0
     assert apply_changes(side, [(D(80), D(5))], True, 5, 10, book.bids) is side
 
 
 def test_a_short_side_is_complete_and_accepts_any_change() -> None:
-    side = SideTop(((100.0, 1.0),), (-100.0,), None)
+    side = SideTop(((100.0, 1.0),), (-100.0,), None, ((100.0, 1.0),))
     after = apply_changes(side, [("90", "2")], True, 5, 10, OrderBook().bids)
     assert after.levels == ((100.0, 1.0), (90.0, 2.0)) and after.complete_to is None

@@ -61,7 +61,7 @@ def test_book_top_keeps_best_levels_in_order_and_limits_depth() -> None:
 
 def test_book_side_of_a_thin_book_has_fewer_levels_and_is_complete() -> None:
     obj = OrderBook("BYBIT", "BTC-USDT", bids={D("1"): D("1")}, asks={})
-    bids, asks = read_side(obj.book.bids, 10, True), read_side(obj.book.asks, 10, False)
+    bids, asks = read_side(obj.book.bids, 10, 10, True), read_side(obj.book.asks, 10, 10, False)
     assert bids.levels == ((1.0, 1.0),) and asks.levels == ()
     assert bids.complete_to is None
 
