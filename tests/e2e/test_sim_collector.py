@@ -119,3 +119,34 @@ def test_sequence_gaps_are_reported_and_books_resynced(tmp_path: Path) -> None:
 
     assert resynced_everywhere(events), (statuses(events, StatusKind.GAP), statuses(events, StatusKind.RESYNC))
     assert not [e for e in events if isinstance(e, BookTop) and e.crossed]
+
+
+def test_rest_errors_from_the_exchange_are_retried_and_data_still_flows(tmp_path: Path) -> None:
+    # A third of REST calls (symbol lists, tokens, book snapshots) answer HTTP 500 with the exchange's error body.
+    settings = settings_from_mapping(market_config(tmp_path, faults={"rest_error_rate": 0.3}))
+
+    def books_everywhere(events: list[Event]) -> bool:
+        counts = per_venue_channel(events)
+        return all(counts[(v, "book")] >= 20 for v in VENUES)
+
+    with SimulatorThread(settings.sim) as sim:
+        events = run_collector(settings, books_everywhere, timeout_s=60)
+        errors = {venue: stats.rest_errors for venue, stats in sim.stats().items()}
+
+    assert books_everywhere(events), per_venue_channel(events)
+    assert sum(errors.values()) > 0, "the fault was not exercised"
+    assert not [e for e in events if isinstance(e, BookTop) and e.crossed]
+
+
+def test_a_stalled_stream_is_dropped_and_reopened(tmp_path: Path) -> None:
+    config = market_config(tmp_path, faults={"stall_every_s": 4.0, "stall_s": 6.0}, collector={"stale_timeout_s": 2})
+    settings = settings_from_mapping(config)
+
+    def recovered_everywhere(events: list[Event]) -> bool:
+        return all(data_after_first(events, v, StatusKind.DISCONNECTED) for v in VENUES)
+
+    with SimulatorThread(settings.sim):
+        events = run_collector(settings, recovered_everywhere, timeout_s=60)
+
+    assert recovered_everywhere(events), statuses(events, StatusKind.DISCONNECTED)
+    assert all(statuses(events, StatusKind.CONNECTED)[v] >= 2 for v in VENUES)
