@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.ports import free_ports
+
 ROOT = Path(__file__).resolve().parents[2]
 VENUES = ("binance", "bybit", "gateio", "kucoin")
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def market_config(tmp_path: Path, rate: float = 200.0, faults: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
@@ -19,14 +18,9 @@ from collector.fanout import fanout_component
 from shared.client import ClientError, FanoutClient, Filter, Item, Notice, NoticeKind, Received
 from shared.events import Trade
 from shared.settings import settings_from_mapping
+from tests.ports import free_port
 
 PUBLISHER = Path(__file__).resolve().parents[1] / "collector" / "fanout" / "publisher.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def start_publisher(port: int, *args: str) -> asyncio.subprocess.Process:

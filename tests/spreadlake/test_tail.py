@@ -6,7 +6,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,15 +14,10 @@ from pathlib import Path
 
 from shared.settings import settings_from_mapping
 from spreadlake.tail import collector_url, tail
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHER = ROOT / "tests" / "collector" / "fanout" / "publisher.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
