@@ -8,8 +8,9 @@
      and row group size, once with the writer's Parquet options (dictionary encoding on name and
      enum columns only) and once with pyarrow's defaults (dictionary encoding everywhere);
    - writer, write stage: the same Arrow table through the writer (split into (date, exchange)
-     partitions, sorted by symbol and time, temp file + rename; with the default fsync, and
-     without) -> ratio to pyarrow;
+     partitions, sorted by symbol and time, temp file + rename, the partition files written on
+     `write_threads` (2) threads; with the default fsync, without it, and with the files written
+     in turn) -> ratio to pyarrow;
    - writer, end to end: events (msgspec objects) -> encode -> write stage -> ratio to pyarrow;
    each timing is the best of 5 runs, interleaved so machine load hits all alike.
 2. Bytes per row of the files the writer made.
@@ -39,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analyzer.lake.reader import LakeReader
 from collector.lake.encode import Encoded, encode, split
-from collector.lake.writer import PartitionWriter
+from collector.lake.writer import PartitionWriter, PendingFile
 from shared.events import Channel, Event, Side, Ticker, Trade
 from shared.lake.schema import dictionary_columns
 from shared.lake.storage import open_lake
@@ -115,6 +116,8 @@ def writer_vs_pyarrow(channel: Channel, events: list[Event], work: Path) -> dict
     writer = PartitionWriter(open_lake(settings), settings)
     unsynced = LakeSettings(root=str(work / f"lake-{channel.value}-nofsync"), fsync=False)
     unsynced_writer = PartitionWriter(open_lake(unsynced), unsynced)
+    one_thread = LakeSettings(root=str(work / f"lake-{channel.value}-1thread"), write_threads=1)
+    one_thread_writer = PartitionWriter(open_lake(one_thread), one_thread)
     encoded = encode(channel, events)
     rows = len(events)
     baseline_path = work / f"pyarrow-{channel.value}.parquet"
@@ -127,15 +130,12 @@ def writer_vs_pyarrow(channel: Channel, events: list[Event], work: Path) -> dict
     def pyarrow_same_options() -> None:
         pq.write_table(encoded.table, same_path, use_dictionary=dictionary_columns(encoded.table.schema), **options)
 
-    def write_stage() -> None:
-        parts, _ = split(encoded)
-        for partition, table in parts:
-            writer.write_file(partition, table)
-
-    def write_stage_unsynced() -> None:
-        parts, _ = split(encoded)
-        for partition, table in parts:
-            unsynced_writer.write_file(partition, table)
+    def stage(target: PartitionWriter) -> Callable[[], None]:
+        def run() -> None:  # what a flush does with an encoded batch: sort into partitions, write the files
+            parts, _ = split(encoded)
+            outcomes = target.write_files([PendingFile(partition, table) for partition, table in parts])
+            assert not any(isinstance(o, Exception) for o in outcomes), outcomes
+        return run
 
     def end_to_end() -> None:
         result = writer.flush({channel: events})
@@ -144,8 +144,9 @@ def writer_vs_pyarrow(channel: Channel, events: list[Event], work: Path) -> dict
     variants: dict[str, Callable[[], object]] = {
         "pyarrow": pyarrow_defaults,
         "pyarrow_same": pyarrow_same_options,
-        "stage": write_stage,
-        "stage_nofsync": write_stage_unsynced,
+        "stage": stage(writer),
+        "stage_nofsync": stage(unsynced_writer),
+        "stage_1thread": stage(one_thread_writer),
         "e2e": end_to_end,
         "encode": lambda: encode(channel, events),
     }
@@ -165,6 +166,7 @@ def writer_vs_pyarrow(channel: Channel, events: list[Event], work: Path) -> dict
         "pyarrow_same_rps": rows / times["pyarrow_same"],
         "stage_rps": rows / times["stage"],
         "stage_nofsync_rps": rows / times["stage_nofsync"],
+        "stage_1thread_rps": rows / times["stage_1thread"],
         "e2e_rps": rows / times["e2e"],
         "encode_rps": rows / times["encode"],
         "bytes_per_row": lake_bytes / (rows * runs_written),
@@ -252,7 +254,8 @@ def main() -> None:
             print(
                 f"{channel.value}:   writer, Arrow table in: {r['stage_rps'] / 1e6:.2f} M rows/s "
                 f"= {r['stage_rps'] / same:.2f} x pyarrow same options, {r['stage_rps'] / default:.2f} x pyarrow defaults "
-                f"(without fsync {r['stage_nofsync_rps'] / 1e6:.2f} M rows/s = {r['stage_nofsync_rps'] / same:.2f} x same options)"
+                f"(without fsync {r['stage_nofsync_rps'] / 1e6:.2f} M rows/s = {r['stage_nofsync_rps'] / same:.2f} x same options; "
+                f"files written in turn, write_threads 1: {r['stage_1thread_rps'] / 1e6:.2f} M rows/s = {r['stage_1thread_rps'] / same:.2f} x)"
             )
             print(
                 f"{channel.value}:   writer, events in:     {r['e2e_rps'] / 1e6:.2f} M rows/s "

@@ -116,6 +116,8 @@ class LakeWriterComponent:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self._writer is not None:
+            self._writer.close()
 
     # health and metrics -----------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -55,12 +56,37 @@ class PartitionWriter:
         self.zstd_level = settings.zstd_level
         self.run_id = run_id or new_run_id()
         self._seq = 0
+        # pyarrow encodes, compresses and writes without the GIL: a flush's partition files go out in parallel.
+        self._files = ThreadPoolExecutor(settings.write_threads, "lake-file") if settings.write_threads > 1 else None
+
+    def close(self) -> None:
+        if self._files is not None:
+            self._files.shutdown(wait=True)
 
     def write_file(self, partition: Partition, table: pa.Table) -> int:
         """Write one partition's sorted rows as a new file; returns its size in bytes."""
+        return self._write(partition, table, self._name(table))
+
+    def write_files(self, todo: Sequence[PendingFile]) -> list[int | Exception]:
+        """Write each pending file (in parallel with `write_threads` > 1): its size, or why it failed."""
+        names = [self._name(pending.table) for pending in todo]  # numbered here, in order, not by the threads
+
+        def one(i: int) -> int | Exception:
+            try:
+                return self._write(todo[i].partition, todo[i].table, names[i])
+            except Exception as exc:  # any failure: the caller keeps the rows for a retry
+                return exc
+
+        if self._files is None or len(todo) < 2:
+            return [one(i) for i in range(len(todo))]
+        return list(self._files.map(one, range(len(todo))))
+
+    def _name(self, table: pa.Table) -> str:
         bounds = pc.min_max(table.column("ts_recv"))
         self._seq += 1
-        name = str(FileName(bounds["min"].value, bounds["max"].value, FileKind.WRITTEN, self.run_id, self._seq))
+        return str(FileName(bounds["min"].value, bounds["max"].value, FileKind.WRITTEN, self.run_id, self._seq))
+
+    def _write(self, partition: Partition, table: pa.Table, name: str) -> int:
         return write_table(self.lake, partition.path, name, table, tmp_name(name), self.row_group_rows, self.zstd_level)
 
     def flush(self, batches: Mapping[Channel, Sequence[Event]], retry: Sequence[PendingFile] = ()) -> FlushResult:
@@ -77,13 +103,12 @@ class PartitionWriter:
                     result.error = f"{rejected} {channel.value} rows name an exchange that cannot be a partition"
                 result.rows_rejected += rejected + unencodable
                 todo.extend(PendingFile(partition, table) for partition, table in parts)
-        for pending in todo:
-            try:
-                result.bytes_written += self.write_file(pending.partition, pending.table)
-            except Exception as exc:  # any failure: keep the rows, report, retry on the next flush
+        for pending, outcome in zip(todo, self.write_files(todo), strict=True):
+            if isinstance(outcome, Exception):  # keep the rows, report, retry on the next flush
                 result.failed.append(pending)
-                result.error = f"{pending.partition.path}: {type(exc).__name__}: {exc}"
+                result.error = f"{pending.partition.path}: {type(outcome).__name__}: {outcome}"
             else:
+                result.bytes_written += outcome
                 result.rows_written += pending.rows
                 result.files_written += 1
         return result

@@ -50,6 +50,8 @@ class LakeSettings(Section):
     max_buffered_rows: int = Field(default=1_000_000, ge=1)
     row_group_rows: int = Field(default=262_144, ge=1_000)
     zstd_level: int = Field(default=1, ge=1, le=22)
+    # Partition files of one flush written concurrently (pyarrow works without the GIL); 1 writes them in turn.
+    write_threads: int = Field(default=2, ge=1, le=16)
     fsync: bool = True  # local roots: make each file durable before it is renamed into place
     retention_days: int | None = Field(default=None, ge=1)  # delete dates older than this; None keeps everything
     compaction: CompactionSettings = CompactionSettings()

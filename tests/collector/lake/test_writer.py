@@ -120,3 +120,24 @@ def test_a_row_the_schema_cannot_hold_is_counted_and_the_rest_of_its_batch_is_wr
     encoded, unencodable = encode_salvaging(Channel.TRADE, [good[0], bad, good[1], good[2]])
     assert unencodable == 1
     assert encoded is not None and encoded.table.num_rows == 3
+
+
+def test_partition_files_written_in_parallel_are_numbered_in_order_and_fail_alone(tmp_path: Path) -> None:
+    from shared.events import Side, Trade
+
+    settings = LakeSettings(root=str(tmp_path), fsync=False, write_threads=2)
+    writer = PartitionWriter(open_lake(settings), settings)
+    trades = [Trade(exchange=exchange, symbol="BTC-USDT", ts_event=T0 + i, ts_recv=T0 + i, trade_id=str(i),
+                    side=Side.BUY, price=1.0, amount=1.0) for i, exchange in enumerate(["binance", "bybit", "gateio", "kucoin"] * 5)]
+    # An unwritable partition: a file stands where the kucoin partition directory must go.
+    blocked = tmp_path / "market_data" / "trade" / "date=2026-01-01"
+    blocked.mkdir(parents=True)
+    (blocked / "exchange=kucoin").write_text("not a directory")
+    result = writer.flush({Channel.TRADE: trades})
+    writer.close()
+    assert [p.partition.exchange for p in result.failed] == ["kucoin"]
+    assert result.rows_written == 15 and result.files_written == 3
+    names = sorted(p.name for p in blocked.glob("exchange=*/*.parquet"))
+    sequences = sorted(int(name.rsplit("_", 1)[-1].split(".")[0]) for name in names)
+    assert len(set(sequences)) == 3, names
+    assert pq.read_table(next(blocked.glob("exchange=bybit/*.parquet"))).num_rows == 5
