@@ -15,7 +15,7 @@ _UNTRUSTED = {StatusKind.DISCONNECTED, StatusKind.GAP}
 @dataclass
 class FeedState:
     connections: int = 0  # open websocket connections
-    last_status: str = "starting"
+    last_status: StatusKind | None = None  # None: nothing heard yet (starting)
     last_status_ns: int = 0
     last_detail: str = ""
     disconnects: int = 0
@@ -34,7 +34,7 @@ class HealthTracker:
         if not isinstance(event, Status):
             return
         state = self.feeds.setdefault(event.exchange, FeedState())
-        state.last_status, state.last_status_ns, state.last_detail = event.kind.value, event.ts_recv, event.detail
+        state.last_status, state.last_status_ns, state.last_detail = event.kind, event.ts_recv, event.detail
         if event.kind is StatusKind.CONNECTED:
             state.connections += 1
         elif event.kind is StatusKind.DISCONNECTED:
@@ -52,10 +52,9 @@ class HealthTracker:
     def snapshot(self) -> dict[str, Any]:
         feeds = {
             name: {
-                "healthy": state.connections > 0 and StatusKind(state.last_status) not in _UNTRUSTED
-                if state.last_status != "starting" else False,
+                "healthy": state.connections > 0 and state.last_status not in _UNTRUSTED,
                 "connections": state.connections,
-                "last_status": state.last_status,
+                "last_status": state.last_status.value if state.last_status else "starting",
                 "last_status_ns": state.last_status_ns,
                 "last_detail": state.last_detail,
                 "disconnects": state.disconnects,

@@ -50,8 +50,8 @@ class FeedIngest:
         self.book_depth = book_depth
         self.dispatcher = dispatcher
         self.clock = clock
-        self._counts: dict[str, int] = {c.value: 0 for c in Channel}
-        self.books = 0  # the book count lives apart: incremented on the hot path
+        self._counts: dict[str, int] = {c.value: 0 for c in Channel if c is not Channel.BOOK}
+        self.books = 0  # the book count lives apart: a plain attribute is cheaper on the hot path
         self._book_sequence: dict[str, int | None] = {}
         self._last_top: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
         self._sides: dict[str, tuple[SideTop, SideTop]] = {}
@@ -144,7 +144,8 @@ class FeedIngest:
     @property
     def counts(self) -> dict[str, int]:
         """Events emitted so far, by channel."""
-        return {**self._counts, "book": self.books}
+        return {"ticker": self._counts["ticker"], "trade": self._counts["trade"], "book": self.books,
+                "status": self._counts["status"]}
 
     def _emit(self, event: Event) -> None:
         self._counts[channel_of(event).value] += 1

@@ -47,9 +47,7 @@ class CollectorMetrics(Collector):
 def _section_metrics(section: str, data: dict[str, Any]) -> Iterator[Metric]:
     """Every numeric field of a component's health section becomes a gauge `spreadlake_<section>_<field>`."""
     for key, value in sorted(data.items()):
-        if isinstance(value, bool):
-            yield GaugeMetricFamily(f"spreadlake_{section}_{key}", f"{section} {key.replace('_', ' ')}", value=float(value))
-        elif isinstance(value, int | float):
+        if isinstance(value, int | float):  # bool is an int: `failing` becomes 0 or 1
             yield GaugeMetricFamily(f"spreadlake_{section}_{key}", f"{section} {key.replace('_', ' ')}", value=float(value))
 
 

@@ -91,10 +91,10 @@ def tail(
     from spreadlake.tail import collector_token, collector_url
     from spreadlake.tail import tail as run_tail
 
-    settings = load_or_exit(config) if url is None or token is None else None
-    target = url or collector_url(settings)  # type: ignore[arg-type]
-    secret = token or (collector_token(settings) if settings is not None else None)
-    raise typer.Exit(run_tail(target, channel, exchange, symbol, secret, count=count, duration=duration))
+    if url is None:  # the collector the config describes, with its token
+        settings = load_or_exit(config)
+        url, token = collector_url(settings), token or collector_token(settings)
+    raise typer.Exit(run_tail(url, channel, exchange, symbol, token, count=count, duration=duration))
 
 
 @app.command("replay-lake")

@@ -15,6 +15,7 @@ def test_feed_health_follows_connects_gaps_and_resyncs() -> None:
     health.expect(["binance", "kucoin"])
     report = health.snapshot()
     assert report["status"] == "degraded" and not report["feeds"]["binance"]["healthy"]
+    assert report["feeds"]["binance"]["last_status"] == "starting"
 
     for venue in ("binance", "kucoin"):
         health(status(venue, StatusKind.CONNECTED, 1))
@@ -29,7 +30,8 @@ def test_feed_health_follows_connects_gaps_and_resyncs() -> None:
     health(status("binance", StatusKind.DISCONNECTED, 4))
     assert not health.snapshot()["feeds"]["binance"]["healthy"]
     health(status("binance", StatusKind.CONNECTED, 5))
-    assert health.snapshot()["feeds"]["binance"] | {} == {**health.snapshot()["feeds"]["binance"], "healthy": True, "disconnects": 1}
+    binance = health.snapshot()["feeds"]["binance"]
+    assert binance["healthy"] and binance["disconnects"] == 1 and binance["last_status"] == "connected"
 
 
 def test_a_failing_section_degrades_health_and_names_its_error() -> None:

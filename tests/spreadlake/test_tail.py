@@ -77,3 +77,12 @@ def test_interrupt_ends_tail_cleanly() -> None:
     assert first["channel"] == "trade"
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr
+
+
+def test_tail_command_with_url_needs_no_config_file(tmp_path: Path) -> None:
+    with collector() as url:
+        proc = subprocess.run([sys.executable, "-m", "spreadlake", "tail", "--url", url, "--count", "3"],
+                              cwd=tmp_path, capture_output=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(proc.stdout.splitlines()) == 3
