@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from collector.api import ApiComponent, create_app
+from collector.api import ApiComponent
 from collector.fanout import fanout_component
 from collector.health import HealthTracker
 from collector.lake import lake_component
@@ -15,7 +15,9 @@ from collector.metrics import CollectorMetrics, registry_for
 from collector.printer import EventFilter, JsonLinePrinter
 from collector.rates import RateReporter
 from collector.service import CollectorService, install_stop_signals
+from shared.redact import Redactor, redact_logs
 from shared.settings import Settings, SettingsError
+from shared.settings.secrets import secret_values
 
 LOG = logging.getLogger("collector")
 
@@ -28,7 +30,7 @@ def build_service(
     report_interval_s: float = 5.0,
 ) -> CollectorService:
     service = CollectorService(settings, source)
-    health = HealthTracker()
+    health = HealthTracker(redact=Redactor(secret_values(settings)))
     health.expect(list(settings.exchanges))
     service.dispatcher.attach(health)
     if settings.lake.enabled:
@@ -36,13 +38,15 @@ def build_service(
         lake = lake_component(settings, service.dispatcher)
         health.sections["lake"] = lambda: lake.stats().as_dict()
         service.add(lake)
+    if settings.collector.capture_dir:
+        health.sections["capture"] = lambda: service.capture.stats() if service.capture else {"bytes_queued": 0, "records_overflowed": 0}
     if settings.server.enabled:
         fanout = fanout_component(settings, service.dispatcher)
         health.sections["fanout"] = fanout.server.stats
         service.add(fanout)
     if settings.api.enabled:
         metrics = CollectorMetrics(service.counts, health, service.dispatcher.stats)
-        service.add(ApiComponent(create_app(health.snapshot, registry_for(metrics)), settings.api.host, settings.api.port))
+        service.add(ApiComponent(settings.api, health.snapshot, registry_for(metrics)))
     if print_filter is not None:
         printer = JsonLinePrinter(print_filter)
         service.dispatcher.attach(printer)
@@ -62,17 +66,24 @@ async def run_until_stopped(service: CollectorService, duration_s: float | None 
     await service.run(stop)
 
 
+def log_to_stderr(settings: Settings, level: str | int) -> Redactor:
+    """Log lines on stderr with credentials masked, whichever library writes them; returns the masking function."""
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redactor = Redactor(secret_values(settings))
+    redact_logs(logging.getLogger().handlers, redactor)
+    return redactor
+
+
 def main(settings: Settings, source: str, print_filter: EventFilter | None = None, duration_s: float | None = None) -> int:
-    logging.basicConfig(level=settings.collector.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact = log_to_stderr(settings, settings.collector.log_level)
     service = build_service(settings, source, print_filter, report=None if print_filter else LOG.info)
     try:
         asyncio.run(run_until_stopped(service, duration_s))
     except SettingsError as exc:
-        print(f"spreadlake collector: configuration error: {exc}", file=sys.stderr)
+        print(redact(f"spreadlake collector: configuration error: {exc}"), file=sys.stderr)
         return 2
     except OSError as exc:  # a venue that never answered, a port already taken
-        print(f"spreadlake collector: {exc}", file=sys.stderr)
+        print(redact(f"spreadlake collector: {exc}"), file=sys.stderr)
         return 1
     LOG.info("collector stopped; events per venue: %s", service.counts())
     return 0

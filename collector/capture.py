@@ -6,6 +6,11 @@ on the caller's thread (the event loop, or the thread constructing feeds); a wri
 and compresses into one rotated series of files per exchange (`shared.capture.CaptureWriter`).
 A capture of a session replays with `spreadlake replay`, through the same parsers, to the same events.
 
+The queue between the two is bounded in bytes (`max_buffered_bytes`, estimated per record as its
+payload's length plus a fixed `RECORD_OVERHEAD`): if the writer thread falls that far behind (a
+slow disk), further traffic is dropped, counted (`records_overflowed` in `stats()`, hence /health
+and /metrics) and logged at most every 10 s, rather than growing the collector's memory without end.
+
 Feed constructors fetch symbol lists (and KuCoin its websocket token) before a FeedHandler exists,
 so `raw_capture()` installs the callback at once: create it before building feeds. cryptofeed's
 blocking client does not say which feed a request belongs to when the feed does not pass its id
@@ -27,9 +32,12 @@ from urllib.parse import urlsplit
 
 from cryptofeed.connection import Connection
 
+from collector.overflow import OverflowCounter
 from shared.capture import CaptureWriter, Connect, Header, Http, Record, Recv, Send, payload_fields
 
 LOG = logging.getLogger(__name__)
+
+RECORD_OVERHEAD = 256  # bytes a queued record costs besides its payload (the record object, ids, addresses)
 
 
 @dataclass(frozen=True)
@@ -57,14 +65,20 @@ class RawCapture:
     """cryptofeed's raw-data callback interface (`__call__`, `sync_callback`, `write_header`, `stop`)."""
 
     def __init__(self, directory: str | Path, rotate_bytes: int = 256 << 20, rotate_s: float = 3600.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, max_buffered_bytes: int = 128 << 20) -> None:
         self.directory = Path(directory)
         self.rotate_bytes = rotate_bytes
         self.rotate_s = rotate_s
         self.clock = clock
+        self.max_buffered_bytes = max_buffered_bytes
         self.dropped = 0  # records that could not be written (a write error, or no exchange to file them under)
         self.files: list[Path] = []
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._queued_bytes = 0
+        self._queued_lock = threading.Lock()  # producers are the event loop and feed-constructing threads
+        self._overflow = OverflowCounter(
+            LOG, f"raw capture: queue bound (collector.capture_max_buffered_bytes, {max_buffered_bytes / 2**20:g} MiB) "
+                 "reached; the capture misses traffic, records")
         self._router = _Router()
         self._writers: dict[str, CaptureWriter] = {}
         self._failed = False
@@ -77,17 +91,35 @@ class RawCapture:
 
     async def __call__(self, data: Any, timestamp: float, uuid: str, endpoint: str | None = None, send: str | None = None,
                        connect: str | None = None, header: Any = None) -> None:
-        self._queue.put(_Traffic(str(uuid), timestamp, data, endpoint, send, connect))
+        self._offer(_Traffic(str(uuid), timestamp, data, endpoint, send, connect))
 
     def sync_callback(self, data: Any, timestamp: float, uuid: str, endpoint: str | None = None, send: str | None = None,
                       connect: str | None = None, header: Any = None) -> None:
-        self._queue.put(_Traffic(str(uuid), timestamp, data, endpoint, send, connect, blocking=True))
+        self._offer(_Traffic(str(uuid), timestamp, data, endpoint, send, connect, blocking=True))
 
     def write_header(self, uuid: str, data: str) -> None:
         self._queue.put(_HeaderSeen(str(uuid), data, self.clock()))
 
     def stop(self) -> None:
         """Called by FeedHandler as feeds stop; connections still close after it, so nothing ends here (see close)."""
+
+    def _offer(self, traffic: _Traffic) -> None:
+        size = traffic_bytes(traffic)
+        with self._queued_lock:
+            if self._queued_bytes + size > self.max_buffered_bytes:
+                admitted = False
+            else:
+                self._queued_bytes += size
+                admitted = True
+        if admitted:
+            self._queue.put(traffic)
+        else:
+            self._overflow.add()
+
+    def stats(self) -> dict[str, Any]:
+        """For /health and /metrics."""
+        return {"bytes_queued": self._queued_bytes, "records_overflowed": self._overflow.total,
+                "records_dropped": self.dropped, "failing": self._failed, "directory": str(self.directory)}
 
     # lifecycle -------------------------------------------------------------------
 
@@ -116,6 +148,9 @@ class RawCapture:
             item = self._queue.get()
             if item is None:
                 break
+            if isinstance(item, _Traffic):
+                with self._queued_lock:
+                    self._queued_bytes -= traffic_bytes(item)
             try:
                 if isinstance(item, _HeaderSeen):
                     self._header(item)
@@ -225,6 +260,12 @@ class _Router:
         return rest
 
 
+def traffic_bytes(traffic: _Traffic) -> int:
+    """The memory one queued report holds, roughly: its payload's length plus a fixed overhead."""
+    data = traffic.data
+    return RECORD_OVERHEAD + (len(data) if isinstance(data, str | bytes | bytearray) else 0)
+
+
 def _host(traffic: _Traffic) -> str:
     url = traffic.endpoint or traffic.send or traffic.connect
     return urlsplit(url).netloc if url else ""
@@ -265,10 +306,11 @@ def _text(data: Any) -> dict[str, str]:
     return payload_fields("" if data is None else str(data))
 
 
-def raw_capture(directory: str | Path, rotate_bytes: int = 256 << 20, rotate_s: float = 3600.0) -> RawCapture:
+def raw_capture(directory: str | Path, rotate_bytes: int = 256 << 20, rotate_s: float = 3600.0,
+                max_buffered_bytes: int = 128 << 20) -> RawCapture:
     """A started, installed raw capture: create it before building feeds, pass it to
     `FeedHandler(raw_data_collection=...)`, and `close()` it after the feeds have stopped."""
-    capture = RawCapture(directory, rotate_bytes, rotate_s)
+    capture = RawCapture(directory, rotate_bytes, rotate_s, max_buffered_bytes=max_buffered_bytes)
     capture.install()
     return capture
 

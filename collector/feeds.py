@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
+import requests
 from cryptofeed.defines import L2_BOOK, TICKER, TRADES
 from cryptofeed.exceptions import UnsupportedSymbol
 from cryptofeed.feed import Feed
@@ -23,6 +26,7 @@ from collector.redirect import redirect
 from collector.venues import known_exchanges, venue_for
 from shared import tls
 from shared.events import Channel, StatusKind
+from shared.redact import redact
 from shared.settings import EndpointKind, ExchangeSettings, Settings, SettingsError
 
 LOG = logging.getLogger(__name__)
@@ -56,14 +60,16 @@ class WatchedConnection:
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[Any]:
         async with self._conn.connect() as connection:
-            self._ingest.status(StatusKind.CONNECTED, detail=self._conn.address)
+            # Redacted: some addresses carry a session credential (KuCoin's `?token=`).
+            address = redact(self._conn.address)
+            self._ingest.status(StatusKind.CONNECTED, detail=address)
             try:
                 yield connection
             except BaseException as exc:
-                self._ingest.status(StatusKind.DISCONNECTED, detail=f"{self._conn.address}: {exc!r}")
+                self._ingest.status(StatusKind.DISCONNECTED, detail=f"{address}: {redact(repr(exc))}")
                 raise
             else:
-                self._ingest.status(StatusKind.DISCONNECTED, detail=f"{self._conn.address}: closed")
+                self._ingest.status(StatusKind.DISCONNECTED, detail=f"{address}: closed")
 
 
 def instrument(feed_cls: type[Feed], ingest: FeedIngest) -> type[Feed]:
@@ -82,7 +88,8 @@ def instrument(feed_cls: type[Feed], ingest: FeedIngest) -> type[Feed]:
     if hasattr(feed_cls, "_snapshot"):
         async def _snapshot(self: Feed, pair: str, *args: Any, **kwargs: Any) -> Any:
             result = await feed_cls._snapshot(self, pair, *args, **kwargs)
-            ingest.snapshot_fetched(_std_symbol(self, pair))
+            for one in pair if isinstance(pair, list) else [pair]:  # Bitstamp fetches a list of pairs at once
+                ingest.snapshot_fetched(_std_symbol(self, one))
             return result
 
         namespace["_snapshot"] = _snapshot
@@ -107,7 +114,14 @@ def _std_symbol(feed: Feed, pair: str) -> str:
 
 
 class GapLogWatcher(logging.Filter):
-    """cryptofeed reports a detected book sequence gap only by a log line; turn it into a status event."""
+    """cryptofeed reports a detected book sequence gap only by a log line; turn it into a gap of the ingest.
+
+    The line names only the feed. Which book broke is read from the logging method's own frame (the
+    filter runs inside it): its `self` is the feed and its std-symbol local names the pair. Binance
+    and Gate.io reset every book of the feed on a gap (their `_l2_book` is then empty): a venue-wide gap.
+    """
+
+    SYMBOL_LOCALS = ("std_pair", "symbol", "pair")
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,8 +131,23 @@ class GapLogWatcher(logging.Filter):
         if "Missing book update detected" in str(record.msg) and record.args:
             ingest = self.ingests.get(str(record.args[0]))  # type: ignore[index]
             if ingest is not None:
-                ingest.status(StatusKind.GAP, detail="cryptofeed detected a missing book update; resetting the book")
+                symbol = self._gapped_symbol(record)
+                detail = "cryptofeed detected a missing book update; " + ("rebuilding every book" if symbol is None else "rebuilding the book")
+                ingest.gap(symbol, detail)
         return True
+
+    def _gapped_symbol(self, record: logging.LogRecord) -> str | None:
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_name != record.funcName:
+            frame = frame.f_back  # type: ignore[assignment]
+        if frame is None:
+            return None
+        feed = frame.f_locals.get("self")
+        symbol = next((frame.f_locals[name] for name in self.SYMBOL_LOCALS if name in frame.f_locals), None)
+        if not isinstance(feed, Feed) or not getattr(feed, "_l2_book", None) or symbol is None:
+            return None
+        name = str(symbol)
+        return self.ingests[feed.id].symbol_names.get(name, name) if feed.id in self.ingests else name
 
 
 _gap_watcher = GapLogWatcher()
@@ -157,7 +186,8 @@ def build_feed(
         channels[TICKER] = ingest.on_ticker
     config = {"log": {"disabled": True}, "uvloop": False}
     if exchange.key_id:
-        config[name] = {"key_id": exchange.key_id, "key_secret": exchange.key_secret, "key_passphrase": exchange.key_passphrase}
+        keys = {"key_id": exchange.key_id, "key_secret": exchange.key_secret, "key_passphrase": exchange.key_passphrase}
+        config[name] = {key: value.get_secret_value() if value else None for key, value in keys.items()}
     kwargs = dict(
         symbols=list(exchange.symbols), channels=list(channels), callbacks=channels, config=config,
         timeout=settings.collector.stale_timeout_s,
@@ -171,6 +201,8 @@ def build_feed(
 
 
 def _construct(feed_cls: type[Feed], kwargs: dict[str, Any], name: str, exchange: ExchangeSettings, source: str, wait_s: float) -> Feed:
+    """The feed, retrying for up to `wait_s` only while the venue is not up yet (its symbol list is
+    fetched here); anything else is cryptofeed refusing the configuration, reported at once."""
     deadline = time.monotonic() + wait_s
     delay = 0.2
     while True:
@@ -184,12 +216,24 @@ def _construct(feed_cls: type[Feed], kwargs: dict[str, Any], name: str, exchange
             key = f"exchanges.{name}.symbols" + (f".{bad}" if bad is not None else "")
             raise SettingsError(source, key, f"unknown symbol on venue '{name}': {exc}") from None
         except Exception as exc:
-            # The venue may still be starting (or briefly failing): its symbol list is fetched here.
+            if not _venue_starting(exc):
+                raise SettingsError(source, f"exchanges.{name}", f"cryptofeed cannot build the {name} feed: {type(exc).__name__}: {exc}") from exc
             if time.monotonic() + delay > deadline:
                 raise ConnectionError(f"{name}: cannot load the symbol list from the exchange: {exc}") from exc
             LOG.warning("%s: symbol list not available yet (%s); retrying", name, exc)
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def _venue_starting(exc: Exception) -> bool:
+    """Whether waiting may cure `exc`: the venue unreachable, timing out or answering 5xx (starting up)."""
+    if isinstance(exc, requests.HTTPError):
+        return exc.response is not None and exc.response.status_code >= 500
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return exc.status >= 500
+    if isinstance(exc, requests.RequestException):  # an OSError too, but a bad body (invalid JSON) is not transient
+        return isinstance(exc, requests.ConnectionError | requests.Timeout)
+    return isinstance(exc, OSError | aiohttp.ClientConnectionError | TimeoutError)
 
 
 def build_feeds(settings: Settings, dispatcher: Dispatcher, clock: ReceiveClock, source: str = "<settings>") -> list[tuple[Feed, FeedIngest]]:

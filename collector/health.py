@@ -1,5 +1,9 @@
 """What the collector knows about its own health: each feed's connection state from status events,
-and a summary other components add to (lake, fan-out). Read by the REST API and the metrics."""
+and a summary other components add to (lake, fan-out). Read by the REST API and the metrics.
+
+Every text in the report passes through `redact`: status details are masked where they are made,
+but a component's `last_error` is whatever its library said (an object store's error, say).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.events import Event, Status, StatusKind
+from shared.redact import redact
 
 _UNTRUSTED = {StatusKind.DISCONNECTED, StatusKind.GAP}
 
@@ -29,6 +34,7 @@ class HealthTracker:
 
     feeds: dict[str, FeedState] = field(default_factory=dict)
     sections: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
+    redact: Callable[[str], str] = redact  # the collector passes one that also knows its configured secrets
 
     def __call__(self, event: Event) -> None:
         if not isinstance(event, Status):
@@ -56,7 +62,7 @@ class HealthTracker:
                 "connections": state.connections,
                 "last_status": state.last_status.value if state.last_status else "starting",
                 "last_status_ns": state.last_status_ns,
-                "last_detail": state.last_detail,
+                "last_detail": self.redact(state.last_detail),
                 "disconnects": state.disconnects,
                 "gaps": state.gaps,
                 "resyncs": state.resyncs,
@@ -66,7 +72,7 @@ class HealthTracker:
         report: dict[str, Any] = {"feeds": feeds}
         problems = [f"feed {name} is not connected" for name, feed in feeds.items() if not feed["healthy"]]
         for name, section in self.sections.items():
-            data = section()
+            data = {key: self.redact(value) if isinstance(value, str) else value for key, value in section().items()}
             report[name] = data
             if data.get("failing"):
                 problems.append(f"{name}: {data.get('last_error') or 'failing'}")

@@ -2,6 +2,10 @@
 
 Also where feed health becomes status events (connect, disconnect, gap, resync) and where the
 per-venue hooks (ticker sizes, tickers derived from the book, book continuity) apply.
+
+Books are published only from synchronized state: after a detected gap a symbol's book (and any
+ticker derived from it) is withheld until a full book arrives for it (a REST snapshot or the
+venue's snapshot frame); `gap` and `resync` status events bracket the hole.
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ class FeedIngest:
         self._last_top: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
         self._sides: dict[str, tuple[SideTop, SideTop]] = {}
         self._snapshots: dict[str, int] = {}
+        # Symbols whose book broke (a gap) and has not been rebuilt from a full book since.
+        self._unsynced: set[str] = set()
+        self._resync_announced: set[str] = set()  # resyncs already reported by `on_book`, not again by `snapshot_fetched`
         # cryptofeed names some events by the exchange's own symbol (KuCoin's BCHSV-USDT for the
         # normalized BSV-USDT); filled by the feed wiring with exchange name -> our name where they differ.
         self.symbol_names: dict[str, str] = {}
@@ -65,6 +72,7 @@ class FeedIngest:
         self._emit_books = Channel.BOOK in channels
         self._tickers_from_book = venue.ticker_from_book and Channel.TICKER in channels
         self._check_continuity = venue.book_continuity is not None
+        self._sequence_of = venue.book_sequence
         # Set by the feed wiring: closes this feed's connections so cryptofeed reconnects and resubscribes.
         self.force_resubscribe: Callable[[str], None] = lambda reason: None
 
@@ -96,9 +104,18 @@ class FeedIngest:
         symbol = obj.symbol
         if self.symbol_names:
             symbol = self.symbol_names.get(symbol, symbol)
-        if self._check_continuity and obj.raw is not None and not self._continuous(obj, symbol):
-            return
         delta = obj.delta
+        if self._unsynced and symbol in self._unsynced:
+            if delta:
+                return  # a change to a book that is known to be broken
+            self._synchronized(symbol)
+        sequence = obj.sequence_number
+        if self._check_continuity and obj.raw is not None:
+            if not self._continuous(obj, symbol):
+                return
+            sequence = self._book_sequence.get(symbol)
+        elif sequence is None and self._sequence_of is not None and obj.raw is not None:
+            sequence = self._sequence_of(obj.raw)
         previous = self._sides.get(symbol)
         if previous is None or not delta:
             book = obj.book
@@ -116,8 +133,8 @@ class FeedIngest:
             if bids is not previous[0] or asks is not previous[1]:
                 self._sides[symbol] = (bids, asks)
         stamp = obj.timestamp
-        top = BookTop(self.exchange, symbol, ts if stamp is None else normalize.to_ns(stamp, ts), ts,
-                      bids.top, asks.top, obj.sequence_number)
+        top = BookTop(self.exchange, symbol, None if stamp is None else normalize.to_ns(stamp, ts), ts,
+                      bids.top, asks.top, sequence)
         if self._emit_books:
             self.books += 1
             self._publish(top)
@@ -136,8 +153,25 @@ class FeedIngest:
         """A REST book snapshot: the first per symbol is the initial sync, later ones are resyncs."""
         seen = self._snapshots.get(symbol, 0)
         self._snapshots[symbol] = seen + 1
-        if seen:
+        if symbol in self._resync_announced:
+            self._resync_announced.discard(symbol)
+        elif seen:
             self.status(StatusKind.RESYNC, symbol, "book snapshot re-fetched")
+
+    def gap(self, symbol: str | None, detail: str) -> None:
+        """A detected gap in `symbol`'s book updates (None: every book of the venue was reset).
+
+        The affected books stay unpublished until each is rebuilt from a full book."""
+        self._unsynced.update(self._sides if symbol is None else (symbol,))
+        for name in self._unsynced:
+            self._sides.pop(name, None)
+            self._last_top.pop(name, None)
+        self.status(StatusKind.GAP, symbol, detail)
+
+    @property
+    def unsynchronized(self) -> frozenset[str]:
+        """Symbols whose book is withheld until it is synchronized again."""
+        return frozenset(self._unsynced)
 
     # internals --------------------------------------------------------------
 
@@ -151,6 +185,11 @@ class FeedIngest:
         self._counts[channel_of(event).value] += 1
         self.dispatcher.publish(event)
 
+    def _synchronized(self, symbol: str) -> None:
+        self._unsynced.discard(symbol)
+        self._resync_announced.add(symbol)
+        self.status(StatusKind.RESYNC, symbol, "book rebuilt from a full snapshot")
+
     def _continuous(self, obj: Any, symbol: str) -> bool:
         assert self.venue.book_continuity is not None
         previous = self._book_sequence.get(symbol)
@@ -158,7 +197,7 @@ class FeedIngest:
         sequence, gap = self.venue.book_continuity(obj.raw, previous)
         if gap:
             self._book_sequence.pop(symbol, None)
-            self.status(StatusKind.GAP, symbol, f"book update id {sequence} after {previous}")
+            self.gap(symbol, f"book update id {sequence} after {previous}")
             self.force_resubscribe(f"book gap on {symbol}")
             return False
         if is_snapshot:

@@ -30,6 +30,7 @@ class CollectorService:
         self.clock = ReceiveClock()
         self.components: list[Component] = []
         self.ingests: list[FeedIngest] = []
+        self.capture: RawCapture | None = None  # while collector.capture_dir records the raw traffic
         self.ready = asyncio.Event()
 
     def add(self, component: Component) -> None:
@@ -46,7 +47,8 @@ class CollectorService:
             collector = self.settings.collector
             if collector.capture_dir:
                 # Before the feeds: their constructors already talk to the exchange (symbol lists, tokens).
-                capture = raw_capture(collector.capture_dir, collector.capture_rotate_mb << 20, collector.capture_rotate_s)
+                capture = self.capture = raw_capture(collector.capture_dir, collector.capture_rotate_mb << 20,
+                                                     collector.capture_rotate_s, collector.capture_max_buffered_bytes)
             feeds = await asyncio.to_thread(build_feeds, self.settings, self.dispatcher, self.clock, self.source)
             self.ingests = [ingest for _, ingest in feeds]
             handler = FeedHandler(config={"log": {"disabled": True}, "uvloop": False}, raw_data_collection=capture)

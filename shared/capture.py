@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from typing import Any, BinaryIO
 
 import msgspec
 import zstandard
+
+from shared.durable import fsync_path, make_dirs
 
 FORMAT = 2
 SUFFIX = ".jsonl.zst"
@@ -145,7 +148,8 @@ class CaptureWriter:
     A new file (starting with the header again) begins when the current one reaches `rotate_bytes`
     compressed (checked after each record; zstd buffers up to one block, so a file may exceed it by
     up to ~128 KiB) or is `rotate_s` old. A file is written as `NAME.part` and renamed when complete,
-    so a reader never sees a half-written capture. Not thread-safe: one writer per thread.
+    so a reader never sees a half-written capture; the file and then its directory are fsynced, so a
+    completed file survives a power cut. Not thread-safe: one writer per thread.
     """
 
     def __init__(
@@ -160,7 +164,7 @@ class CaptureWriter:
         if rotate_bytes <= 0 or rotate_s <= 0:
             raise ValueError("rotate_bytes and rotate_s must be positive")
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.directory)
         self.header = header
         self.rotate_bytes = rotate_bytes
         self.rotate_s = rotate_s
@@ -218,8 +222,12 @@ class CaptureWriter:
     def _finish(self) -> None:
         assert self._raw is not None and self._path is not None
         self._stream.close()
+        # Contents durable before the rename, the rename durable after it (see shared/durable.py).
+        self._raw.flush()
+        os.fsync(self._raw.fileno())
         self._raw.close()
         self._path.with_name(self._path.name + ".part").replace(self._path)
+        fsync_path(self.directory)
         self.files.append(self._path)
         self._raw = self._stream = self._path = None
 

@@ -21,7 +21,9 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
+from typing import Any
 
+import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -75,7 +77,17 @@ class Notice:
 
 
 class ClientError(Exception):
-    """A problem reconnecting cannot fix: wrong token, rejected subscription, incompatible server."""
+    """A problem reconnecting cannot fix: wrong token, rejected subscription, incompatible server,
+    a frame this client cannot decode (named by type, seq and field)."""
+
+
+def describe_frame(data: bytes, expected: int) -> str:
+    """`events frame seq 17`, or what can be told of a frame whose envelope does not even parse."""
+    try:
+        envelope = msgspec.json.decode(data, type=dict[str, Any])
+    except msgspec.MsgspecError:
+        return f"an unreadable frame of {len(data)} bytes (expected seq {expected})"
+    return f"{envelope.get('type', 'untyped')!s} frame seq {envelope.get('seq', '?')!s}"
 
 
 Item = Received | Notice
@@ -133,7 +145,7 @@ class FanoutClient:
             while True:
                 async with asyncio.timeout(silence):
                     data = await connection.recv(decode=False)
-                seq, message = read_server_frame(data)
+                seq, message = self._read(data, expected)
                 if seq != expected:
                     missed = seq - expected
                     self.gaps += max(missed, 0)
@@ -160,6 +172,12 @@ class FanoutClient:
         except ConnectionClosed as exc:
             reason = f"code {exc.rcvd.code}, {exc.rcvd.reason!r}" if exc.rcvd else "no close frame"
             yield Notice(NoticeKind.DISCONNECTED, f"connection to {self.url} closed ({reason})")
+
+    def _read(self, data: bytes, expected: int) -> tuple[int, ServerMessage | None]:
+        try:
+            return read_server_frame(data)
+        except msgspec.MsgspecError as exc:
+            raise ClientError(f"cannot decode {describe_frame(data, expected)} from {self.url}: {exc}") from None
 
     def _items(self, message: ServerMessage, pending: dict[str, Filter]) -> list[Item]:
         if isinstance(message, Events):

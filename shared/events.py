@@ -2,6 +2,12 @@
 
 Prices and sizes are float64 (as the lake stores them); timestamps are int64 nanoseconds UTC.
 `ts_event` is the exchange's own timestamp, `ts_recv` the local receive time.
+
+An unknown value is `None` in the model, `null` on the wire and in the JSON Schemas, and null in
+the lake; never NaN, and never a stand-in such as the receive time. Fields that can be unknown:
+`ts_event` (the exchange sent no timestamp: Binance's bookTicker, REST book snapshots), the ticker's
+`bid_size`/`ask_size` (the venue's ticker frame carries none: Gate.io), a trade's `trade_id`, a
+book's `sequence` and a venue-wide status's `symbol`.
 The `channel` tag names the kind of event on the wire and in the lake. Events hold only scalars and
 tuples of floats, so they can form no reference cycle: `gc=False` spares the garbage collector
 from tracking the hundreds of thousands of them ingest creates each second.
@@ -39,20 +45,20 @@ class StatusKind(StrEnum):
 class Ticker(msgspec.Struct, frozen=True, gc=False, tag="ticker", tag_field="channel"):
     exchange: str
     symbol: str
-    ts_event: int
+    ts_event: int | None
     ts_recv: int
     bid: float
-    bid_size: float
+    bid_size: float | None
     ask: float
-    ask_size: float
+    ask_size: float | None
 
 
 class Trade(msgspec.Struct, frozen=True, gc=False, tag="trade", tag_field="channel"):
     exchange: str
     symbol: str
-    ts_event: int
+    ts_event: int | None
     ts_recv: int
-    trade_id: str
+    trade_id: str | None
     side: Side
     price: float
     amount: float
@@ -66,7 +72,7 @@ class BookTop(msgspec.Struct, frozen=True, gc=False, tag="book", tag_field="chan
 
     exchange: str
     symbol: str
-    ts_event: int
+    ts_event: int | None
     ts_recv: int
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]

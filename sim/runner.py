@@ -23,7 +23,7 @@ from shared.tls import client_ssl_context, ensure_certificates, server_ssl_conte
 from sim.faults import Faults
 from sim.instruments import Instrument
 from sim.market import Market, sub_rng
-from sim.model_events import BookSnapshot
+from sim.model_events import BookDelta, BookSnapshot, MarketEvent
 from sim.server import VenueServer
 from sim.stats import VenueStats
 from sim.venues import VENUES
@@ -63,6 +63,15 @@ class Simulator:
         self.market: Market | None = None
         self.servers: dict[str, VenueServer] = {}
         self._driver: asyncio.Task[None] | None = None
+        self._watchers: list[Callable[[MarketEvent], None]] = []
+
+    def watch(self, watcher: Callable[[MarketEvent], None]) -> None:
+        """Call `watcher` with every market event from now on, before the venues publish it."""
+        self._watchers.append(watcher)
+
+    def wire_book_id(self, delta: BookDelta) -> int:
+        """The id a client of `delta`'s venue reads as the update's last sequence number."""
+        return self.servers[delta.venue].venue.wire_book_ids(delta)[1]
 
     @property
     def endpoints(self) -> dict[str, VenueEndpoints]:
@@ -110,8 +119,11 @@ class Simulator:
         # Frequent enough that frames leave close to their model time, rare enough to batch at low rates.
         interval = min(0.05, max(0.005, 1.0 / self.settings.rate))
         servers = self.servers
+        watchers = self._watchers
         while True:
             for event in self.market.advance(self._clock()):
+                for watcher in watchers:
+                    watcher(event)
                 servers[event.venue].publish(event)
             await asyncio.sleep(interval)
 
@@ -185,6 +197,20 @@ class SimulatorThread:
     def book(self, venue: str, symbol: str, depth: int | None = None) -> BookSnapshot:
         """The venue's current book, taken on the simulator's loop (so consistent with what it sent)."""
         return self.call(lambda: self._market().snapshot(venue, symbol, depth))
+
+    def watch(self, watcher: Callable[[MarketEvent], None]) -> dict[tuple[str, str], BookSnapshot]:
+        """Install `watcher` on the simulator's loop; returns every book as it stands at that moment,
+        so the watcher's events continue exactly from these states (e.g. to follow every book)."""
+
+        def install() -> dict[tuple[str, str], BookSnapshot]:
+            self._running().watch(watcher)
+            market = self._market()
+            return {(v, s): market.snapshot(v, s) for v in market.venues for s in market.symbols}
+
+        return self.call(install)
+
+    def wire_book_id(self, delta: BookDelta) -> int:
+        return self._running().wire_book_id(delta)
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the simulator's loop (e.g. to read the market model) and return its result."""

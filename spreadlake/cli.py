@@ -6,14 +6,11 @@ from pathlib import Path
 
 import typer
 
-from spreadlake.settings_file import load_or_exit
+from spreadlake.lake_cli import lake_app
+from spreadlake.settings_file import ConfigOption, load_or_exit
 
 app = typer.Typer(help="spreadlake: crypto market data collector, Parquet lake, analyses and arbitrage.",
                   no_args_is_help=True, add_completion=False)
-
-DEFAULT_CONFIG = Path("config/demo.yaml")
-ConfigOption = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="YAML settings file (see docs/configuration.md).",
-                            envvar="SPREADLAKE_CONFIG")
 
 
 @app.command()
@@ -103,7 +100,8 @@ def replay_lake(
     start: str | None = typer.Option(None, "--from", help="Start of the range (ISO 8601 UTC or integer ns); default: the lake's start."),
     end: str | None = typer.Option(None, "--to", help="End of the range, exclusive; default: the lake's end."),
     speed: float | None = typer.Option(None, "--speed", help="Times real time (1 = as recorded); default: as fast as possible."),
-    wait_clients: int = typer.Option(1, "--wait-clients", help="Subscribers to wait for before replaying (0: start at once)."),
+    wait_subscribers: int = typer.Option(1, "--wait-subscribers", min=0,
+                                         help="Start once this many connections have subscribed (0: start at once)."),
 ) -> None:
     """Re-stream a time range of the lake through the collector's WebSocket protocol."""
     from collector.lake import parse_instant
@@ -115,7 +113,10 @@ def replay_lake(
         end_ns = parse_instant(end) if end else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--from/--to") from None
-    raise typer.Exit(replay_lake_main(settings, start_ns, end_ns, speed, wait_clients))
+    raise typer.Exit(replay_lake_main(settings, start_ns, end_ns, speed, wait_subscribers))
+
+
+app.add_typer(lake_app, name="lake")
 
 
 def main() -> None:

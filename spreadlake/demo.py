@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from collector.app import build_service, run_until_stopped
+from collector.app import build_service, log_to_stderr, run_until_stopped
 from shared.settings import Settings
 
 LOG = logging.getLogger("demo")
@@ -41,7 +41,7 @@ def banner(settings: Settings, config: Path) -> str:
         lines.append(f"  Parquet lake: {settings.lake.root}/market_data/<channel>/date=.../exchange=.../ (docs/lake.md)")
     if settings.server.enabled:
         lines.append(f"  live stream (WebSocket, docs/protocol.md): ws://{settings.server.host}:{settings.server.port}/")
-        lines.append(f"    try: spreadlake tail --config {config} --channel trade --exchange binance")
+        lines.append(f"    try: spreadlake tail --config {config}   (filter: --channel trade --exchange binance)")
     if settings.api.enabled:
         lines.append(f"  REST API: http://{settings.api.host}:{settings.api.port}/health and /metrics")
     lines.append(f"  see the normalized stream yourself: spreadlake collector --config {config} --print")
@@ -50,7 +50,7 @@ def banner(settings: Settings, config: Path) -> str:
 
 
 def main(settings: Settings, config: Path, duration_s: float | None) -> int:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr(settings, logging.WARNING)
     sim = subprocess.Popen([sys.executable, "-m", "spreadlake", "sim", "--config", str(config)])
     try:
         ports = [v.rest_port for v in settings.sim.venues.values()] + [v.ws_port for v in settings.sim.venues.values()]

@@ -10,6 +10,10 @@ import typer
 
 from shared.settings import Settings, SettingsError, load_settings
 
+DEFAULT_CONFIG = Path("config/demo.yaml")
+ConfigOption = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="YAML settings file (see docs/configuration.md).",
+                            envvar="SPREADLAKE_CONFIG")
+
 
 def load_or_exit(path: Path) -> Settings:
     try:

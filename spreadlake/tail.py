@@ -3,7 +3,8 @@
 Each line is one event in the wire form (docs/protocol.md); snapshot events carry `"snapshot":true`
 as their first key. Connection changes, sequence gaps, coalescing and lag go to stderr, one line each.
 The client reconnects (with backoff) and resubscribes by itself; only a refused token, a rejected
-filter or an incompatible server end it with exit code 2.
+filter, an incompatible server or a frame the typed decoder cannot read (named by type, seq and
+field) end it, with exit code 2.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ committed inputs are no longer visible, so they are never merged twice.
 from __future__ import annotations
 
 import logging
+import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from shared.lake.manifest import (
     write_record,
 )
 from shared.lake.schema import check_file_schema, schema_for
-from shared.lake.storage import Lake, TempParquet, delete_file, list_dir, open_lake
+from shared.lake.storage import Lake, TempParquet, delete_file, list_dir, open_lake, sync_dir
 from shared.settings.lake import LakeSettings
 
 LOG = logging.getLogger(__name__)
@@ -190,6 +191,7 @@ def _undo(lake: Lake, record: CompactionRecord, outputs: _Outputs) -> None:
         outputs.discard()
         for name in outputs.names:
             delete_file(lake, f"{record.partition.path}/{name}")
+        sync_dir(lake, record.partition.path)  # outputs gone for good before the record that hides them
         delete_file(lake, record_path(record.channel, record.txid, TxnState.PENDING))
     except Exception:
         LOG.warning("could not undo compaction %s; a later run cleans it up", record.txid, exc_info=True)
@@ -208,21 +210,26 @@ def recover(lake: Lake, channel: Channel, settings: LakeSettings, now: int, repo
         if now - txid_created_ns(txid) < abandon:
             busy.add(record.partition)  # another compactor may be working on it
             continue
-        # Outputs first, then the record: while the record exists, readers ignore the outputs.
+        # Outputs first, then the record: while the record exists, readers ignore the outputs. Each
+        # step is made durable before the next, or a power cut could keep the later one only.
         for info in list_dir(lake, record.partition.path):
             name = FileName.parse(info.base_name)
             if name is not None and name.kind is FileKind.COMPACTED and name.owner == txid:
                 delete_file(lake, lake.rel(info.path))
+        sync_dir(lake, record.partition.path)
         delete_file(lake, record_path(channel, txid, TxnState.PENDING))
         report.abandoned += 1
     for txid in sorted(names[TxnState.COMMIT]):
         record = read_record(lake, channel, txid, TxnState.COMMIT)
         if record is None or now - (record.committed_ns or record.created_ns) < grace:
             continue
-        # Pending record, then inputs, then the commit record: see shared/lake/manifest.py.
+        # Pending record, then inputs, then the commit record (see shared/lake/manifest.py), each step
+        # durable before the next: a commit record gone while an input survived would count rows twice.
         delete_file(lake, record_path(channel, txid, TxnState.PENDING))
+        sync_dir(lake, posixpath.dirname(record_path(channel, txid, TxnState.PENDING)))
         for input_name in record.inputs:
             delete_file(lake, f"{record.partition.path}/{input_name}")
+        sync_dir(lake, record.partition.path)
         delete_file(lake, record_path(channel, txid, TxnState.COMMIT))
         report.vacuumed += 1
     return busy

@@ -1,5 +1,9 @@
 """The consistent way to read the lake: a snapshot of files for a channel and time range, as a file
-list, a DuckDB relation or an Arrow table, never counting a row twice while compaction runs.
+list, a DuckDB relation or view, or an Arrow table, never counting a row twice while compaction runs.
+
+`lake_view(con, root, "trade")` is the one way to query the lake from DuckDB: a plain
+`read_parquet('.../**/*.parquet')` glob also reads the files a compaction replaced, which stay on
+disk for `compaction.grace_s` after its commit, and so counts their rows twice.
 
 Time ranges are half-open [start_ns, end_ns) on `ts_recv` (the partition and sort time). A relation
 is lazy: it reads its files when executed, which is safe for `compaction.grace_s` after it was made.
@@ -72,6 +76,21 @@ class LakeReader:
     def paths(self, files: Sequence[DataFile]) -> list[str]:
         return [self.lake.path(f.rel_path) for f in files]
 
+    def view(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        channel: Channel | str,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        exchanges: Iterable[str] | None = None,
+        name: str | None = None,
+    ) -> duckdb.DuckDBPyRelation:
+        """`relation`, also registered on `con` as the view `name` (default: the channel's name)."""
+        channel = Channel(channel)
+        relation = self.relation(con, channel, start_ns, end_ns, exchanges)
+        relation.create_view(name or channel.value, replace=True)
+        return relation
+
     def relation(
         self,
         con: duckdb.DuckDBPyConnection,
@@ -107,10 +126,10 @@ class LakeReader:
         """Run `sql`, which reads the range as the view `view`, to completion; exact under compaction."""
 
         def run() -> list[tuple[Any, ...]]:
-            self.relation(con, channel, start_ns, end_ns, exchanges).create_view(view, replace=True)
+            self.view(con, channel, start_ns, end_ns, exchanges, name=view)
             return con.execute(sql).fetchall()
 
-        return self._retrying(run)
+        return retrying(run)
 
     def table(
         self,
@@ -126,7 +145,7 @@ class LakeReader:
             dataset = open_dataset(self.lake, channel, self.files(channel, start_ns, end_ns, exchanges))
             return dataset.to_table(columns=list(columns) if columns else None, filter=_ds_range(start_ns, end_ns))
 
-        return self._retrying(run)
+        return retrying(run)
 
     def count(
         self,
@@ -139,17 +158,39 @@ class LakeReader:
             dataset = open_dataset(self.lake, channel, self.files(channel, start_ns, end_ns, exchanges))
             return int(dataset.count_rows(filter=_ds_range(start_ns, end_ns)))
 
-        return self._retrying(run)
+        return retrying(run)
 
-    @staticmethod
-    def _retrying(run: Callable[[], T]) -> T:
-        for attempt in range(_ATTEMPTS):
-            try:
-                return run()
-            except Exception as exc:
-                if attempt == _ATTEMPTS - 1 or not _is_missing_file(exc):
-                    raise
-        raise AssertionError("unreachable")
+
+def retrying(run: Callable[[], T]) -> T:
+    """Run a read; if a file it listed was deleted meanwhile (vacuum, retention), run it again (it lists anew)."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return run()
+        except Exception as exc:
+            if attempt == _ATTEMPTS - 1 or not _is_missing_file(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+def lake_view(
+    con: duckdb.DuckDBPyConnection,
+    lake: LakeSettings | str,
+    channel: Channel | str,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    exchanges: Iterable[str] | None = None,
+    name: str | None = None,
+) -> duckdb.DuckDBPyRelation:
+    """Register on `con` a view (named `name`, default the channel's name: `trade`) over exactly the
+    committed files of `channel`, each row once even during and after a compaction, and return it as
+    a relation. `lake` is the lake's settings or, for a local lake, its root directory. A time range
+    (`[start_ns, end_ns)` on ts_recv) and `exchanges` prune files by name and filter rows.
+
+    The view reads its files when queried: it stays exact for `compaction.grace_s` (10 min by
+    default); call `lake_view` again for a later query.
+    """
+    settings = lake if isinstance(lake, LakeSettings) else LakeSettings(root=lake)
+    return LakeReader(settings).view(con, channel, start_ns, end_ns, exchanges, name)
 
 
 def _ds_range(start_ns: int | None, end_ns: int | None) -> ds.Expression | None:

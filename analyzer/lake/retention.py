@@ -15,7 +15,7 @@ from shared.clock import Clock, now_ns
 from shared.events import Channel
 from shared.lake.layout import channel_dir, date_dir, day_of, parse_date_dir
 from shared.lake.manifest import TxnState, list_records, read_record, record_path
-from shared.lake.storage import Lake, delete_dir, delete_file, list_dir, open_lake
+from shared.lake.storage import Lake, delete_dir, delete_file, list_dir, open_lake, sync_dir
 from shared.settings.lake import LakeSettings
 
 
@@ -46,10 +46,15 @@ def apply_retention(
     cutoff = cutoff_date(day_of(clock()), days)
     report.cutoff = cutoff
     for channel in channels:
+        before = len(report.deleted)
         for info in sorted(list_dir(lake, channel_dir(channel)), key=lambda i: i.base_name):
             date = parse_date_dir(info.base_name)
             if date is not None and date < cutoff and delete_dir(lake, f"{channel_dir(channel)}/{date_dir(date)}"):
                 report.deleted.append((channel, date))
+        if len(report.deleted) > before:
+            # The dates' files must be gone for good before their compaction records: a record lost
+            # while its inputs survived a power cut would let readers count those rows twice.
+            sync_dir(lake, channel_dir(channel))
         report.records_deleted += _drop_records(lake, channel, cutoff)
     return report
 

@@ -1,26 +1,55 @@
-"""The REST API routes. Dashboards poll `/health`; Prometheus scrapes `/metrics`."""
+"""The REST API routes. Dashboards poll `/health`; Prometheus scrapes `/metrics`.
+
+The handlers are coroutines on purpose: they run on the collector's event loop, where every
+component they read (feed health, the fan-out's sessions, the lake's counters) changes, so a report
+never sees a component halfway through a change (a sync handler would run in a worker thread).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from shared.auth import UNAUTHORIZED, supplied_token, token_matches, token_value
+from shared.settings.api import ApiSettings
 
-def create_app(health: Callable[[], dict[str, Any]], registry: CollectorRegistry) -> FastAPI:
+# Spelled out: FastAPI would document extra responses in the route's own media type (text/plain for /metrics).
+_ERROR_SCHEMA = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": UNAUTHORIZED, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}}
+_DEGRADED: dict[int | str, dict[str, Any]] = {503: {"description": "Degraded: the same report, with `problems`",
+                                                    "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+def create_app(settings: ApiSettings, health: Callable[[], dict[str, Any]], registry: CollectorRegistry) -> FastAPI:
     app = FastAPI(title="spreadlake collector", version="1")
+    token = token_value(settings.token)
+    guarded = [Depends(_require(token))] if token else []
+    metrics_guard = [] if settings.metrics_public else guarded
 
-    @app.get("/health", summary="Feed, lake and fan-out health; HTTP 503 while degraded")
-    def get_health() -> JSONResponse:
+    @app.get("/health", summary="Feed, lake and fan-out health; HTTP 503 while degraded", dependencies=guarded,
+             responses={**_DEGRADED, **(_UNAUTHORIZED if guarded else {})})
+    async def get_health() -> JSONResponse:
         report = health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    @app.get("/metrics", summary="Prometheus metrics")
-    def get_metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    @app.get("/metrics", summary="Prometheus metrics (text exposition format)", dependencies=metrics_guard,
+             response_class=PlainTextResponse, responses=_UNAUTHORIZED if metrics_guard else {})
+    async def get_metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _require(token: str) -> Callable[[Request], Awaitable[None]]:
+    """The fan-out server's check (shared/auth.py): a bearer header or `?token=`, compared in constant time."""
+
+    async def check(request: Request) -> None:
+        if not token_matches(supplied_token(request.headers.get("Authorization"), request.url.query), token):
+            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+
+    return check

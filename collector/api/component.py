@@ -1,4 +1,8 @@
-"""Serving the REST API inside the collector's event loop with uvicorn."""
+"""Serving the REST API inside the collector's event loop with uvicorn.
+
+Bound anywhere but loopback it needs `api.token`: the settings refuse to validate without one, and the
+component refuses to start without one (the same rule as the fan-out server, shared/auth.py).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,15 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from prometheus_client.registry import CollectorRegistry
+
+from collector.api.app import create_app
+from shared.auth import refuse_exposed_without_token
+from shared.settings.api import ApiSettings
 
 LOG = logging.getLogger(__name__)
 
@@ -24,9 +33,14 @@ class _Server(uvicorn.Server):
 class ApiComponent:
     name = "api"
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        self._server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False))
-        self._host, self._port = host, port
+    def __init__(self, settings: ApiSettings, health: Callable[[], dict[str, Any]], registry: CollectorRegistry) -> None:
+        refuse_exposed_without_token("api", settings.host, settings.token)
+        app = create_app(settings, health, registry)
+        # log_config=None: uvicorn's records go to the process's own handlers, which mask credentials.
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", log_config=None,
+                                lifespan="off", access_log=False)
+        self._server = _Server(config)
+        self._host, self._port = settings.host, settings.port
         self._task: asyncio.Task[None] | None = None
         self.url = ""
 
@@ -47,7 +61,7 @@ class ApiComponent:
                 raise OSError("the REST API stopped during start-up")
             await asyncio.sleep(0.02)
         host, port = self._server.servers[0].sockets[0].getsockname()[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         LOG.info("REST API on %s (/health, /metrics)", self.url)
 
     async def stop(self) -> None:

@@ -36,6 +36,10 @@ from shared.protocol import (
 # events that must never be dropped (trades, status).
 Entry = tuple[Hashable | None, bytes, int]
 
+# Room left in a frame for the `events` envelope around the joined events (type, seq, coalesced: 89
+# bytes at most), so that whole frames, not just their events, stay under max_frame_bytes.
+ENVELOPE_BYTES = 128
+
 
 class Batch:
     """Events for one subscription view, in publish order; immutable once built and shared by clients."""
@@ -88,7 +92,7 @@ class Outbox:
     def __init__(self, buffer_events: int, max_frame_bytes: int) -> None:
         self._items: deque[Batch | Control] = deque()
         self._limit = buffer_events
-        self._max_frame = max_frame_bytes
+        self._max_body = max_frame_bytes - ENVELOPE_BYTES
         self.pending = 0  # events (and control frames) waiting
         self.hard = 0  # of which can never be coalesced
         self.seq = 0  # the last sequence number used
@@ -122,17 +126,18 @@ class Outbox:
             self._relieve()
 
     def take_frames(self) -> list[bytes]:
-        """Everything waiting, framed and numbered; consecutive batches share frames up to max_frame_bytes."""
+        """Everything waiting, framed and numbered; consecutive batches share frames below max_frame_bytes
+        (an event larger than that on its own is sent alone, in one larger frame)."""
         frames: list[bytes] = []
         bodies: list[bytes] = []
         size = 0
         for item in self._items:
             if isinstance(item, Batch):
-                if bodies and size + len(item.body) >= self._max_frame:
+                if bodies and size + len(item.body) >= self._max_body:
                     frames.append(self._events_frame(bodies))
                     bodies, size = [], 0
-                if len(item.body) >= self._max_frame:
-                    for chunk in _split(item.entries, self._max_frame):
+                if len(item.body) >= self._max_body:
+                    for chunk in _split(item.entries, self._max_body):
                         frames.append(self._events_frame([chunk]))
                     continue
                 bodies.append(item.body)

@@ -8,13 +8,12 @@ first waiting event, or at once when batch_max_events are waiting.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import threading
 import time
 from contextlib import suppress
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
@@ -23,10 +22,11 @@ from collector.fanout.hub import Hub
 from collector.fanout.outbox import Message
 from collector.fanout.session import Session
 from collector.fanout.subscriptions import Catalog
+from shared.auth import UNAUTHORIZED, refuse_exposed_without_token, supplied_token, token_matches
 from shared.events import Event
 from shared.protocol import PROTOCOL_VERSION, CloseCode, ExchangeInfo, Heartbeat, Hello, Limits
 from shared.settings import ExchangeSettings
-from shared.settings.server import ServerSettings, is_loopback
+from shared.settings.server import ServerSettings
 
 LOG = logging.getLogger(__name__)
 SHUTDOWN_REASON = "collector shutting down"
@@ -34,11 +34,9 @@ SHUTDOWN_REASON = "collector shutting down"
 
 class FanoutServer:
     def __init__(self, settings: ServerSettings, exchanges: dict[str, ExchangeSettings]) -> None:
-        token = settings.token_value()
-        if not is_loopback(settings.host) and not token:
-            raise ValueError(f"server.host {settings.host!r} is not loopback: refusing to start without server.token")
+        refuse_exposed_without_token("server", settings.host, settings.token)
         self.settings = settings
-        self._token = token
+        self._token = settings.token_value()
         self.hub = Hub(Catalog(exchanges), settings.client_buffer_events, settings.max_frame_bytes, settings.max_subscriptions)
         self._hello_limits = Limits(max_request_bytes=settings.max_request_bytes, max_subscriptions=settings.max_subscriptions,
                                     requests_per_s=settings.requests_per_s, request_burst=settings.request_burst,
@@ -126,10 +124,10 @@ class FanoutServer:
     # connections -----------------------------------------------------------------------
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        if self._token is not None and not _token_matches(request, self._token):
+        if self._token is not None and not token_matches(
+                supplied_token(request.headers.get("Authorization"), urlsplit(request.path).query), self._token):
             self.refused["token"] += 1
-            return connection.respond(HTTPStatus.UNAUTHORIZED,
-                                      "missing or wrong token: send 'Authorization: Bearer <token>' or '?token=<token>'\n")
+            return connection.respond(HTTPStatus.UNAUTHORIZED, UNAUTHORIZED + "\n")
         assert self._server is not None
         # Runs synchronously up to the handshake response, so counting open connections here cannot race.
         if len(self._server.connections) >= self.settings.max_connections:
@@ -161,13 +159,3 @@ class FanoutServer:
                 if now - session.last_write >= interval:
                     session.last_write = now  # one heartbeat per idle interval, even while it waits to be written
                     self.hub.send(session.subscriber, Message(Heartbeat(seq=0, ts=time.time_ns())))
-
-
-def _token_matches(request: Request, token: str) -> bool:
-    supplied = ""
-    authorization = request.headers.get("Authorization", "")
-    if authorization.lower().startswith("bearer "):
-        supplied = authorization[7:].strip()
-    else:
-        supplied = parse_qs(urlsplit(request.path).query).get("token", [""])[0]
-    return hmac.compare_digest(supplied.encode(), token.encode())

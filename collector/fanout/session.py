@@ -40,6 +40,7 @@ class Session:
         self._ready = asyncio.Event()
         self._writing = False
         self._closing = False
+        self._lag_noticed = False
         self._bucket = TokenBucket(settings.requests_per_s, settings.request_burst, time.monotonic)
         self._rate_notice_at = -1.0e9
         self._rate_dropped = 0
@@ -54,7 +55,8 @@ class Session:
             return
         if self.outbox.lagged is not None:
             self._closing = True
-            self._spawn(self._close_lagged())
+            if not self._writing:  # else the writer sends the notice once the frames it numbered are out
+                self._spawn(self._close_lagged())
             return
         if self._writing or self.connection.transport.get_write_buffer_size() > self._write_limit:
             self._ready.set()
@@ -80,7 +82,11 @@ class Session:
         while True:
             await self._ready.wait()
             self._ready.clear()
-            if self._closing or self.outbox.lagged is not None:
+            if self.outbox.lagged is not None:
+                self._closing = True
+                self._spawn(self._close_lagged())
+                return
+            if self._closing:
                 return
             self._writing = True
             try:
@@ -94,12 +100,17 @@ class Session:
             finally:
                 self._writing = False
             if self.outbox.lagged is not None:
-                self.wake()
+                # Every numbered frame is written: the notice follows them, so `seq` stays contiguous.
+                self._closing = True
+                self._spawn(self._close_lagged())
                 return
 
     async def _close_lagged(self) -> None:
         report = self.outbox.lagged
         assert report is not None
+        if self._lag_noticed:
+            return
+        self._lag_noticed = True
         LOG.warning("client %d lagged: %s", self.subscriber.id, report.message)
         # No backpressure on purpose: the notice goes behind what is already buffered for the socket.
         broadcast((self.connection,), self.outbox.lagged_frame(), text=True)

@@ -1,12 +1,14 @@
 """The lake writer as a collector component: buffers events on the loop, writes them on its own thread.
 
 On the event loop the consumer only appends to a list. Every `flush_interval_s` (or as soon as a
-channel holds `flush_rows`) the buffers are swapped out and handed to one writer thread, which
-encodes, sorts and writes a file per partition. Memory is bounded: rows buffered, being written and
-waiting for a retry count against `max_buffered_rows`; past it new rows are dropped and counted as
-unwritten, while the collector keeps streaming to its other consumers. A failed write (disk full,
-unwritable lake) keeps its rows for the next flush, so writing resumes by itself. `stop()` writes
-everything it holds before returning.
+channel holds `flush_rows`, or the buffers hold half of `max_buffered_bytes`) the buffers are
+swapped out and handed to one writer thread, which encodes, sorts and writes a file per partition.
+Memory is bounded in bytes: rows buffered, being written and waiting for a retry count against
+`max_buffered_bytes` (events by the estimate of collector/lake/sizes.py, encoded rows by their Arrow
+size); past it new rows are dropped, counted (`rows_overflowed`, also in `rows_unwritten`) and
+logged at most every 10 s, while the collector keeps streaming to its other consumers. A failed
+write (disk full, unwritable lake) keeps its rows for the next flush, so writing resumes by itself.
+`stop()` writes everything it holds before returning.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from collector.dispatch import Dispatcher
+from collector.lake.sizes import event_bytes
 from collector.lake.writer import PartitionWriter, PendingFile, remove_leftover_temp_files
+from collector.overflow import OverflowCounter
 from shared.clock import Clock, now_ns
 from shared.events import Channel, Event, channel_of
 from shared.lake.storage import open_lake
@@ -39,6 +43,8 @@ class LakeStats:
     files_written: int
     bytes_written: int
     rows_buffered: int  # held in memory: buffered, being written or waiting for a retry
+    bytes_buffered: int  # the memory those rows hold, as counted against max_buffered_bytes
+    rows_overflowed: int  # dropped because max_buffered_bytes was reached
     rows_unwritten: int  # dropped for good (memory bound reached, unstorable, or still failing at stop)
     write_errors: int  # failed file writes (each is retried)
     last_error: str | None
@@ -58,9 +64,15 @@ class LakeWriterComponent:
         self.dispatcher = dispatcher
         self.clock = clock
         self._buffers: dict[Channel, list[Event]] = {channel: [] for channel in Channel}
+        self._channel_bytes: dict[Channel, int] = dict.fromkeys(Channel, 0)  # of the events in _buffers
+        self._buffer_bytes = 0  # their sum
         self._full: set[Channel] = set()
         self._failed: list[PendingFile] = []
+        self._failed_bytes = 0
         self._held = 0
+        self._held_bytes = 0  # buffered, being written and failed
+        self._overflow = OverflowCounter(
+            LOG, f"lake: memory bound (lake.max_buffered_bytes, {settings.max_buffered_bytes / 2**20:g} MiB) reached, rows")
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -111,8 +123,8 @@ class LakeWriterComponent:
         if self._failed:
             lost = sum(p.rows for p in self._failed)
             LOG.error("lake: %d rows could not be written before exit: %s", lost, self._last_error)
-            self._give_up(lost)
-            self._failed = []
+            self._give_up(lost, self._failed_bytes)
+            self._failed, self._failed_bytes = [], 0
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -127,6 +139,8 @@ class LakeWriterComponent:
             files_written=self._files_written,
             bytes_written=self._bytes_written,
             rows_buffered=self._held,
+            bytes_buffered=self._held_bytes,
+            rows_overflowed=self._overflow.total,
             rows_unwritten=self._unwritten,
             write_errors=self._write_errors,
             last_error=self._last_error,
@@ -138,15 +152,24 @@ class LakeWriterComponent:
     # the event loop side ----------------------------------------------------------
 
     def _consume(self, event: Event) -> None:
-        if self._held >= self.settings.max_buffered_rows:
+        size = event_bytes(event)
+        if self._held_bytes + size > self.settings.max_buffered_bytes:
             self._unwritten += 1
+            self._overflow.add()
             return
         channel = channel_of(event)
         buffer = self._buffers[channel]
         buffer.append(event)
         self._held += 1
+        self._held_bytes += size
+        self._channel_bytes[channel] += size
+        self._buffer_bytes += size
         if len(buffer) >= self.settings.flush_rows:
             self._full.add(channel)
+            self._wake.set()
+        elif self._buffer_bytes * 2 >= self.settings.max_buffered_bytes and not self._full:
+            # Hand the rows to the writer while there is room left for the ones arriving meanwhile.
+            self._full.update(c for c, rows in self._buffers.items() if rows)
             self._wake.set()
 
     async def _run(self) -> None:
@@ -169,11 +192,16 @@ class LakeWriterComponent:
     async def _flush(self, channels: Iterable[Channel] | None) -> None:
         """Hand the buffers of `channels` (all if None) and every earlier failure to the writer thread."""
         batches = {}
+        batch_bytes = 0
         for channel in Channel if channels is None else channels:
             self._full.discard(channel)
             if self._buffers[channel]:
                 batches[channel], self._buffers[channel] = self._buffers[channel], []
+                batch_bytes += self._channel_bytes[channel]
+                self._channel_bytes[channel] = 0
+        self._buffer_bytes -= batch_bytes
         retry, self._failed = self._failed, []
+        retry_bytes, self._failed_bytes = self._failed_bytes, 0
         if not batches and not retry:
             return
         assert self._executor is not None and self._writer is not None
@@ -183,8 +211,10 @@ class LakeWriterComponent:
         except Exception as exc:  # a bug in encoding: these rows are lost, the writer goes on
             LOG.exception("lake: encoding a batch failed")
             self._error(f"encoding: {type(exc).__name__}: {exc}")
-            self._give_up(sum(map(len, batches.values())) + sum(p.rows for p in retry))
+            self._give_up(sum(map(len, batches.values())) + sum(p.rows for p in retry), batch_bytes + retry_bytes)
             return
+        self._failed_bytes = sum(p.table.nbytes for p in result.failed)
+        self._held_bytes += self._failed_bytes - batch_bytes - retry_bytes
         self._held -= result.rows_written + result.rows_rejected
         self._unwritten += result.rows_rejected
         self._rows_written += result.rows_written
@@ -200,8 +230,9 @@ class LakeWriterComponent:
         elif retry and not result.failed:
             LOG.warning("lake: writing again after %d failed writes", self._write_errors)
 
-    def _give_up(self, rows: int) -> None:
+    def _give_up(self, rows: int, size: int) -> None:
         self._held -= rows
+        self._held_bytes -= size
         self._unwritten += rows
 
     def _error(self, message: str) -> None:

@@ -24,6 +24,9 @@ class Venue:
     # For feeds whose cryptofeed class does not check book sequence numbers itself: given the raw
     # frame and the previous sequence, return (sequence, gap_detected).
     book_continuity: Callable[[Any, int | None], tuple[int | None, bool]] | None = None
+    # For feeds whose cryptofeed class passes no sequence number with book updates: the venue's
+    # update id read from the raw frame (or REST snapshot), published as the book's `sequence`.
+    book_sequence: Callable[[Any], int | None] | None = None
     # The exchange publishes no best bid/ask ticker for spot (Bybit v5): derive tickers from the L2 book top.
     ticker_from_book: bool = False
     feed_kwargs: dict[str, Any] = field(default_factory=dict)

@@ -2,7 +2,8 @@
 
 cryptofeed 2.4.1 subscribes no tickers on Bybit's spot endpoint (Bybit's spot ticker has no best
 bid/ask), so spot tickers are derived from the L2 book top. Its book handler does not check the
-delta update ids (`u`) either; the collector does, and forces a resubscribe (a fresh snapshot) on a gap.
+delta update ids (`u`) either; the collector does, forces a resubscribe (a fresh snapshot) on a
+gap, and publishes `u` as the book's `sequence`. Ticker sizes: those of the best book levels.
 """
 
 from __future__ import annotations

@@ -1,9 +1,15 @@
 """The lake's filesystem: a local directory or an object store, through pyarrow's filesystem layer.
 
 Every file appears atomically: it is written under `_lake/tmp/` and then moved into place. Locally
-the move is a rename within one filesystem (and the file is fsynced first, when asked); on an
-object store it is a server-side copy, which creates the final object in one step. A reader
-therefore never sees a partial file, and a crash leaves at most a temporary file behind.
+the move is a rename within one filesystem; on an object store it is a server-side copy, which
+creates the final object in one step. A reader therefore never sees a partial file, and a crash
+leaves at most a temporary file behind.
+
+Durability (local roots, `lake.fsync`): a file is fsynced before its rename and its directory
+after it, and every directory level created for it is made durable by fsyncing its parent, so a
+file reported written survives a power cut. Deletions whose order matters (compaction's vacuum,
+retention) fsync the directory with `sync_dir` before the next step. An object store has no
+directories to sync: a completed copy is durable.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from shared.durable import fsync_path, make_dirs
 from shared.lake.layout import TMP_DIR
 from shared.lake.schema import dictionary_columns
 from shared.settings.lake import LakeSettings
@@ -55,10 +62,10 @@ def _s3(settings: LakeSettings) -> pafs.S3FileSystem:
     if s3.region:
         options["region"] = s3.region
     if s3.access_key_id or s3.secret_access_key:
-        options["access_key"] = s3.access_key_id
-        options["secret_key"] = s3.secret_access_key
+        options["access_key"] = s3.access_key_id.get_secret_value() if s3.access_key_id else None
+        options["secret_key"] = s3.secret_access_key.get_secret_value() if s3.secret_access_key else None
         if s3.session_token:
-            options["session_token"] = s3.session_token
+            options["session_token"] = s3.session_token.get_secret_value()
     return pafs.S3FileSystem(**options)
 
 
@@ -70,8 +77,7 @@ class TempParquet:
         self.tmp_path = lake.path(f"{TMP_DIR}/{tmp_name}")
         self.row_group_rows = row_group_rows
         self.rows = 0
-        if lake.local:
-            lake.fs.create_dir(lake.path(TMP_DIR), recursive=True)
+        ensure_dir(lake, TMP_DIR)  # on a first write it creates the lake's root, which must be durable too
         self._stream = lake.fs.open_output_stream(self.tmp_path)
         try:
             self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
@@ -99,13 +105,10 @@ class TempParquet:
         size = self.bytes_written
         self._stream.close()
         if self.lake.local and self.lake.fsync:
-            _fsync(self.tmp_path)
-        final_dir = self.lake.path(rel_dir)
-        if self.lake.local:
-            self.lake.fs.create_dir(final_dir, recursive=True)
-        self.lake.fs.move(self.tmp_path, f"{final_dir}/{name}")
-        if self.lake.local and self.lake.fsync:
-            _fsync(final_dir)
+            fsync_path(self.tmp_path)
+        ensure_dir(self.lake, rel_dir)
+        self.lake.fs.move(self.tmp_path, self.lake.path(f"{rel_dir}/{name}"))
+        sync_dir(self.lake, rel_dir)
         return size
 
     def discard(self) -> None:
@@ -133,16 +136,16 @@ def write_table(lake: Lake, rel_dir: str, name: str, table: pa.Table, tmp_name: 
 def write_bytes(lake: Lake, rel_path: str, data: bytes, tmp_name: str) -> None:
     """Write a small file (a compaction record) atomically."""
     tmp_path = lake.path(f"{TMP_DIR}/{tmp_name}")
-    final = lake.path(rel_path)
-    if lake.local:
-        lake.fs.create_dir(lake.path(TMP_DIR), recursive=True)
-        lake.fs.create_dir(posixpath.dirname(final), recursive=True)
+    rel_dir = posixpath.dirname(rel_path)
+    ensure_dir(lake, TMP_DIR)
+    ensure_dir(lake, rel_dir)
     try:
         with lake.fs.open_output_stream(tmp_path) as out:
             out.write(data)
         if lake.local and lake.fsync:
-            _fsync(tmp_path)
-        lake.fs.move(tmp_path, final)
+            fsync_path(tmp_path)
+        lake.fs.move(tmp_path, lake.path(rel_path))
+        sync_dir(lake, rel_dir)
     except BaseException:
         delete_file(lake, lake.rel(tmp_path))
         raise
@@ -176,9 +179,13 @@ def delete_dir(lake: Lake, rel_dir: str) -> bool:
     return True
 
 
-def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def ensure_dir(lake: Lake, rel_dir: str) -> None:
+    """Create a local directory and its missing parents, each made durable (an object store has none)."""
+    if lake.local:
+        make_dirs(lake.path(rel_dir), sync=lake.fsync)
+
+
+def sync_dir(lake: Lake, rel_dir: str) -> None:
+    """Make the renames and deletions done in a local directory durable."""
+    if lake.local and lake.fsync:
+        fsync_path(lake.path(rel_dir))

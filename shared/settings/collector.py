@@ -18,3 +18,6 @@ class CollectorSettings(Section):
     capture_dir: str | None = None
     capture_rotate_mb: int = Field(default=256, ge=1)
     capture_rotate_s: float = Field(default=3600.0, gt=0)
+    # Bound on the traffic waiting for the capture's writer thread (payload bytes plus a fixed
+    # overhead per record): beyond it records are dropped and counted (capture.records_overflowed).
+    capture_max_buffered_bytes: int = Field(default=128 << 20, ge=1024)

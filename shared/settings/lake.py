@@ -5,7 +5,7 @@ Every key is described in docs/lake.md.
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shared.settings.base import Section
 
@@ -17,9 +17,9 @@ class S3Settings(Section):
 
     endpoint_url: str | None = None  # e.g. http://127.0.0.1:9000 for MinIO or a moto server
     region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    session_token: SecretStr | None = None
 
     @field_validator("endpoint_url")
     @classmethod
@@ -46,8 +46,9 @@ class LakeSettings(Section):
     root: str = "data"  # local directory or an object-store URI (s3://bucket/prefix)
     flush_interval_s: float = Field(default=5.0, gt=0)  # each partition gets a file at least this often
     flush_rows: int = Field(default=200_000, ge=1)  # ...or as soon as a channel holds this many rows
-    # Bound on rows held in memory (buffered, being written, waiting to retry): beyond it rows are dropped and counted.
-    max_buffered_rows: int = Field(default=1_000_000, ge=1)
+    # Bound on the memory rows hold (buffered, being written, waiting to retry), in bytes as estimated
+    # in collector/lake/sizes.py: beyond it new rows are dropped and counted (rows_overflowed).
+    max_buffered_bytes: int = Field(default=512 * _MIB, ge=64 * 1024)
     row_group_rows: int = Field(default=262_144, ge=1_000)
     zstd_level: int = Field(default=1, ge=1, le=22)
     # Partition files of one flush written concurrently (pyarrow works without the GIL); 1 writes them in turn.
@@ -70,8 +71,6 @@ class LakeSettings(Section):
 
     @model_validator(mode="after")
     def _bounds_consistent(self) -> LakeSettings:
-        if self.max_buffered_rows < self.flush_rows:
-            raise ValueError(f"max_buffered_rows ({self.max_buffered_rows}) must be at least flush_rows ({self.flush_rows})")
         if self.compaction.small_file_mb > self.compaction.target_file_mb:
             raise ValueError("compaction.small_file_mb must not exceed compaction.target_file_mb")
         return self

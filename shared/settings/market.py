@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shared.events import Channel
 from shared.settings.base import Section
@@ -26,9 +26,9 @@ class ExchangeSettings(Section):
     # CA bundle (PEM) to trust for a custom wss endpoint with a private certificate.
     ca_file: str | None = None
     # Some feeds (KuCoin's L2 book) only subscribe with API credentials; market data needs no real key.
-    key_id: str | None = None
-    key_secret: str | None = None
-    key_passphrase: str | None = None
+    key_id: SecretStr | None = None
+    key_secret: SecretStr | None = None
+    key_passphrase: SecretStr | None = None
 
     @field_validator("symbols")
     @classmethod

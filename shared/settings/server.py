@@ -1,28 +1,16 @@
 """The collector's WebSocket fan-out server: where it binds, who may connect, and every per-client limit.
 
 The protocol it speaks is described in docs/protocol.md. A server bound anywhere but loopback
-must have a token: the settings refuse to validate without one, so the server cannot start open.
+must have a token: the settings refuse to validate without one, so the server cannot start open
+(the rule shared with the REST API, shared/auth.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
-
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
+from shared.auth import exposed_without_token, token_required, token_value
 from shared.settings.base import Section
-
-LOOPBACK_NAMES = frozenset({"localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and `localhost`; empty, wildcard and other addresses are not loopback."""
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ServerSettings(Section):
@@ -60,8 +48,8 @@ class ServerSettings(Section):
     @classmethod
     def _required_when_exposed(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         host = info.data.get("host", "127.0.0.1")
-        if info.data.get("enabled", True) and not is_loopback(host) and not (value and value.get_secret_value()):
-            raise ValueError(f"server.host {host!r} is not loopback: a token is required so clients must authenticate")
+        if info.data.get("enabled", True) and exposed_without_token(host, value):
+            raise ValueError(token_required("server", host))
         return value
 
     @field_validator("max_message_bytes")
@@ -72,4 +60,4 @@ class ServerSettings(Section):
         return value
 
     def token_value(self) -> str | None:
-        return self.token.get_secret_value() if self.token else None
+        return token_value(self.token)

@@ -1,7 +1,7 @@
 """Replay servers: recorded exchange traffic (capture format 2) served as local venues.
 
 Generic by URL and connection, not per exchange: REST answers by recorded path and query, websocket
-connections by recorded path. See docs/replay.md.
+connections by recorded path and by what the client subscribes. See docs/replay.md.
 """
 
 from sim.replay.cli import replay_main

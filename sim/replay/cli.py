@@ -67,6 +67,9 @@ async def _serve(app: ReplayApp, settings_out: Path | None, lake_root: str) -> i
         watcher.cancel()
     finally:
         await app.stop()
+    for name, connections in app.unplayed().items():
+        for connection in connections:
+            print(f"note: {name}: recorded connection {connection} was never played (no client subscribed to what it carries)", flush=True)
     print("replay stopped", flush=True)
     return 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptofeed.exchanges import EXCHANGE_MAP
 
 from shared.events import Channel
 from shared.settings import settings_from_mapping
@@ -30,11 +31,19 @@ def exchange_entry(recording: Recording, endpoints: Endpoints, ca_file: Path) ->
     """The `exchanges.<name>` mapping for one recording (None when nothing in it can be collected), and notes."""
     config = recording.header.config
     notes: list[str] = []
-    channels = [ours for theirs, ours in CHANNELS.items() if config.get(theirs)]
-    channels.sort(key=list(Channel).index)
+    recorded = [theirs for theirs in CHANNELS if config.get(theirs)]
+    feed = EXCHANGE_MAP.get(recording.header.exchange.upper())
+    if feed is not None:
+        # A channel the feed class cannot subscribe would fail the whole feed at construction.
+        unsupported = [theirs for theirs in recorded if theirs not in feed.websocket_channels]
+        if unsupported:
+            notes.append(f"{recording.exchange}: recorded channels cryptofeed's {feed.__name__} feed does not subscribe, left out: "
+                         f"{', '.join(unsupported)}")
+        recorded = [theirs for theirs in recorded if theirs in feed.websocket_channels]
+    channels = sorted((CHANNELS[theirs] for theirs in recorded), key=list(Channel).index)
     symbols: list[str] = []
-    for theirs in CHANNELS:
-        for symbol in config.get(theirs, []):
+    for theirs in recorded:
+        for symbol in config[theirs]:
             if symbol in symbols:
                 continue
             if is_normalized(symbol):

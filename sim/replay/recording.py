@@ -1,17 +1,22 @@
-"""One exchange's recorded traffic, indexed for serving: REST answers by URL, websocket scripts by path.
+"""One exchange's recorded traffic, indexed for serving: REST answers by URL, websocket scripts by
+path and subscription.
 
 Pure and synchronous: the servers in this package only look things up here. Nothing is specific to
-an exchange: a REST answer is found by the recorded URL's path and query, a websocket connection by
-the path of its recorded connect address (its host and query, e.g. a one-off token, do not matter).
+an exchange: a REST answer is found by the recorded URL's path and query; a websocket connection by
+the path of its recorded connect address and by what was subscribed on it, read as a set of words
+from its URL query (Binance's `?streams=btcusdt@depth/...`) and the frames the recorded client sent
+(`{"op":"subscribe","args":["orderbook.200.BTCUSDT"]}`). A one-off token in the query matches nothing.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from shared.capture import Capture, Connect, Header, Http, Record, Recv, Send, read_capture
@@ -22,6 +27,44 @@ Query = tuple[tuple[str, str], ...]
 def query_key(query: str) -> Query:
     """Query parameters in a canonical order, blanks dropped (`?&category=spot` equals `?category=spot`)."""
     return tuple(sorted(parse_qsl(query, keep_blank_values=False)))
+
+
+_WORD = re.compile(r"[a-z0-9_-]+")
+_NUMBER = re.compile(r"-?[0-9]+")
+
+
+def words(payload: str | bytes) -> frozenset[str]:
+    """The words of a frame, lower case, numbers left out (ids and timestamps differ between runs):
+    `{"sub":"market.btcusdt.depth.step0","id":1}` -> {sub, market, btcusdt, depth, step0, id}."""
+    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+    return frozenset(w for w in _WORD.findall(text.lower()) if not _NUMBER.fullmatch(w))
+
+
+def query_words(query: str) -> frozenset[str]:
+    """The words of a URL query's values (its keys say nothing about what is subscribed)."""
+    return frozenset().union(*(words(value) for _, value in parse_qsl(query)))
+
+
+def subscription_words(payload: str | bytes) -> frozenset[str]:
+    """What a frame a client sent subscribes, as words: those of its JSON string values (keys such as
+    `op` or `Data` name nothing, and would match every frame), or of its whole text if not JSON."""
+    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return words(text)
+    return frozenset().union(*(words(value) for value in _strings(parsed)))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def origin(url: str) -> str:
@@ -38,9 +81,9 @@ class Step:
     payload: str | bytes
 
 
-@dataclass
+@dataclass(eq=False)
 class Script:
-    """One recorded websocket connection, played to one client connection at a time.
+    """One recorded websocket connection, played to the client connections that subscribed to it.
 
     `position` survives a disconnect: a client that reconnects on the same path resumes where the
     previous connection stopped, so each recorded frame is delivered once.
@@ -51,8 +94,17 @@ class Script:
     query: Query
     opened: float  # recorded connect time
     steps: tuple[Step, ...]
+    words: frozenset[str] = frozenset()  # what the recorded client subscribed: its query values and sent frames
+    url_words: frozenset[str] = frozenset()  # the part in the URL query
+    frame_words: frozenset[str] = frozenset()  # the part in the frames it sent
     position: int = 0
-    in_use: bool = False
+    in_use: bool = False  # being played
+    claimed: bool = False  # ever played to a client
+    sent: int = 0  # recorded frames sent to clients
+    withheld: int = 0  # recorded frames skipped: they carried only what no client subscribed
+
+    def describe(self) -> str:
+        return f"{self.conn} on {self.path} ({self.frames} frames)"
 
     @property
     def finished(self) -> bool:
@@ -121,19 +173,71 @@ class Recording:
         """A connection on `path` is still playing an unfinished script (its client may be reconnecting)."""
         return any(s.path == path and s.in_use and not s.finished for s in self.scripts)
 
-    def claim(self, path: str, query: str) -> Script | None:
-        """The next unfinished, unused script recorded on `path` (same query preferred), marked in use."""
-        free = [s for s in self.scripts if s.path == path and not s.in_use and not s.finished]
-        if not free:
-            return None
-        wanted = query_key(query)
-        script = next((s for s in free if s.query == wanted), free[0])
-        script.in_use = True
-        return script
+    def choose(
+        self,
+        path: str,
+        wanted: frozenset[str],
+        mine: Collection[Script] = (),
+        taken: Mapping[Script, frozenset[str]] | None = None,
+        guess: bool = False,
+    ) -> list[Script]:
+        """The recorded connections on `path` to play to a client that subscribed `wanted` (the words of
+        its query and frames), besides `mine`, those it already plays.
+
+        Greedy cover of its words by the unfinished scripts, most words first. Where a path has several
+        scripts, only words that tell them apart count (not `subscribe`, nor a symbol all of them
+        carry). A script other clients play (`taken`: script -> their words) is shared only for words
+        none of them subscribed: a client that spreads its subscriptions over its connections unlike
+        the recorded client did still gets what it subscribed. With `guess`, a client whose words
+        choose nothing gets the first free script (file order), as a client that sends no subscription does.
+        """
+        taken = taken or {}
+        on_path = [s for s in self.scripts if s.path == path]
+        if not on_path:
+            return []
+        common = frozenset.intersection(*(s.words for s in on_path)) if len(on_path) > 1 else frozenset()
+        uncovered = wanted - frozenset().union(*(s.words for s in mine))
+        uncovered &= frozenset().union(*(s.words for s in on_path))
+        candidates = [s for s in on_path if not s.finished and s not in mine]
+        chosen: list[Script] = []
+        while uncovered:
+            best: tuple[int, int, Script] | None = None
+            for script in candidates:
+                gain = uncovered & script.words
+                if script in chosen or not gain - common:
+                    continue
+                if script.in_use and not gain - common - taken.get(script, frozenset()):
+                    continue
+                if best is None or (len(gain - common), len(gain)) > best[:2]:
+                    best = (len(gain - common), len(gain), script)
+            if best is None:
+                break
+            chosen.append(best[2])
+            uncovered -= best[2].words
+        if not chosen and not mine and guess:
+            chosen = [s for s in candidates if not s.in_use][:1]
+        return chosen
+
+    def sole(self, path: str) -> Script | None:
+        """The one script left to play on `path`, if exactly one is and it is free: nothing to choose from."""
+        left = [s for s in self.scripts if s.path == path and not s.finished]
+        return left[0] if len(left) == 1 and not left[0].in_use else None
+
+    def unplayed(self) -> list[Script]:
+        """Recorded connections never played to any client (nobody subscribed to what they carry)."""
+        return [s for s in self.scripts if not s.claimed and s.steps]
 
     @property
     def finished(self) -> bool:
         return all(script.finished for script in self.scripts)
+
+    def rewind(self) -> None:
+        """Serve the recording again from its start (REST answers and websocket connections)."""
+        for script in self.scripts:
+            script.position, script.claimed, script.sent, script.withheld = 0, False, 0, 0
+        for answers in self.answers.values():
+            for answer in answers:
+                answer.served = 0
 
 
 def recording_from(captures: Sequence[Capture]) -> Recording:
@@ -170,7 +274,10 @@ def _index(recording: Recording, records: Iterable[Record]) -> None:
     origins: list[str] = []
     for connect, steps in scripts:
         parts = urlsplit(connect.addr)
-        recording.scripts.append(Script(connect.conn, parts.path or "/", query_key(parts.query), connect.ts, tuple(steps)))
+        in_url = query_words(parts.query)
+        in_frames = frozenset().union(*(subscription_words(step.payload) for step in steps if step.kind == "send"))
+        recording.scripts.append(Script(connect.conn, parts.path or "/", query_key(parts.query), connect.ts, tuple(steps),
+                                        in_url | in_frames, in_url, in_frames))
         if origin(connect.addr) not in origins:
             origins.append(origin(connect.addr))
     recording.ws_origins = tuple(origins)
@@ -185,4 +292,5 @@ def load_recordings(paths: Iterable[str | Path]) -> list[Recording]:
     return [recording_from(captures) for captures in by_exchange.values()]
 
 
-__all__ = ["Recording", "Script", "Step", "load_recordings", "origin", "query_key", "recording_from"]
+__all__ = ["Recording", "Script", "Step", "load_recordings", "origin", "query_key", "query_words", "recording_from",
+           "subscription_words", "words"]

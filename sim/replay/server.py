@@ -16,15 +16,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from shared import tls
-from sim.replay.playback import PlaybackOptions, hold, play
-from sim.replay.recording import Recording, load_recordings
+from sim.replay.playback import Client, Playback, PlaybackOptions
+from sim.replay.recording import Recording, Script, load_recordings, query_words
 from sim.replay.synthetic import rewrite_origins, synthesize
 
 LOG = logging.getLogger(__name__)
 _RELEASE_WAIT_S = 2.0
+_POLL_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class _Venue:
         self.ws_base = ""  # set once the wss port is known
         self.unanswered: list[str] = []
         self.sockets: set[web.WebSocketResponse] = set()
+        self.playbacks: dict[Script, Playback] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._on_progress = on_progress
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
@@ -70,27 +73,74 @@ class _Venue:
         ws = web.WebSocketResponse(compress=False, max_msg_size=0)
         await ws.prepare(request)
         self.sockets.add(ws)
+        client = Client(ws, query_words(query))
+        fallback: asyncio.Task[None] | None = None
         try:
-            script = self.recording.claim(path, query)
-            deadline = asyncio.get_running_loop().time() + _RELEASE_WAIT_S
-            while script is None and self.recording.busy(path) and asyncio.get_running_loop().time() < deadline:
-                # A reconnecting client can arrive before its previous connection's playback noticed the close.
-                await asyncio.sleep(0.02)
-                script = self.recording.claim(path, query)
-            if script is None:
-                # Every connection recorded on this path has been played: stay open and silent, so a
-                # client that reconnects does not spin.
-                await hold(ws)
-            else:
-                LOG.info("%s: playing %s (%d frames) from frame %d", self.recording.exchange, script.conn, script.frames, script.position)
-                await play(ws, script, self.options, self._on_progress.set)
+            # Subscribed in the URL (Binance's `?streams=`), or nothing to choose from: play at once.
+            sole = self.recording.sole(path)
+            if not self._attach(client, path, counted=False) and sole is not None:
+                self._play(sole, client, counted=False)
+            if not client.playbacks:
+                fallback = asyncio.create_task(self._attach_when_quiet(client, path))
+            # The client's frames say what it subscribes; a client that stays silent plays what is
+            # left (after `send_quiet_s`); once every connection recorded on the path has been played,
+            # the connection stays open and silent, so a client that reconnects does not spin.
+            async for message in ws:
+                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY) and client.received(message.data):
+                    self._attach(client, path, counted=True)
         finally:
+            client.close()
+            if fallback is not None:
+                fallback.cancel()
             self.sockets.discard(ws)
         return ws
+
+    def _attach(self, client: Client, path: str, counted: bool, guess: bool = False) -> bool:
+        """Play to `client` the recorded connections its subscription chooses; True if it got any."""
+        mine = [p.script for p in client.playbacks]
+        taken = {script: playback.subscribed_by_others(client) for script, playback in self.playbacks.items()}
+        chosen = self.recording.choose(path, frozenset(client.words), mine, taken, guess)
+        for script in chosen:
+            self._play(script, client, counted)
+        return bool(chosen)
+
+    def _play(self, script: Script, client: Client, counted: bool) -> None:
+        playback = self.playbacks.get(script)
+        if playback is None:
+            playback = self.playbacks[script] = Playback(script, self.options, self._ended)
+            task = asyncio.create_task(playback.run())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            LOG.info("%s: playing %s (%d frames) from frame %d", self.recording.exchange, script.conn, script.frames, script.position)
+        else:
+            LOG.info("%s: %s shared with another client connection", self.recording.exchange, script.conn)
+        playback.attach(client, counted)
+
+    def _ended(self, playback: Playback) -> None:
+        if self.playbacks.get(playback.script) is playback:
+            del self.playbacks[playback.script]
+        self._on_progress.set()
+
+    async def _attach_when_quiet(self, client: Client, path: str) -> None:
+        """For a client whose subscription chose nothing: once it is quiet, play it the first free
+        recorded connection, waiting a moment for one a reconnecting client's old connection holds."""
+        loop = asyncio.get_running_loop()
+        while not client.playbacks and (wait := client.last + self.options.send_quiet_s - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        deadline = loop.time() + _RELEASE_WAIT_S
+        while not client.playbacks and not client.gone:
+            if self._attach(client, path, counted=False, guess=True) or not self.recording.busy(path) or loop.time() > deadline:
+                return
+            await asyncio.sleep(_POLL_S)
+
+    def unplayed(self) -> list[str]:
+        return [script.describe() for script in self.recording.unplayed()]
 
     async def close_sockets(self) -> None:
         """Tell connected clients the server is going away (rather than dropping them at shutdown)."""
         await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY) for ws in list(self.sockets)), return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
 
 
 class ReplayApp:
@@ -160,6 +210,25 @@ class ReplayApp:
     def unanswered(self) -> dict[str, list[str]]:
         """Requests that had no recorded (or synthesized) answer, per exchange."""
         return {name: list(venue.unanswered) for name, venue in self._venues.items() if venue.unanswered}
+
+    def unplayed(self) -> dict[str, list[str]]:
+        """Recorded websocket connections no client has subscribed to (so far), per exchange."""
+        return {name: unplayed for name, venue in self._venues.items() if (unplayed := venue.unplayed())}
+
+    @property
+    def playing(self) -> bool:
+        """Some recorded connection is being played to a client."""
+        return any(venue.playbacks for venue in self._venues.values())
+
+    async def rewind(self, timeout: float = 5.0) -> None:
+        """Serve every recording again from its start, once the connections playing now are gone."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.playing:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("recorded connections are still being played to clients")
+            await asyncio.sleep(_POLL_S)
+        for recording in self.recordings:
+            recording.rewind()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -240,6 +309,18 @@ class ReplayServer:
 
     def unanswered(self) -> dict[str, list[str]]:
         return self.app.unanswered()
+
+    def unplayed(self) -> dict[str, list[str]]:
+        return self.app.unplayed()
+
+    @property
+    def playing(self) -> bool:
+        return self.app.playing
+
+    def rewind(self, timeout: float = 5.0) -> None:
+        """Serve every recording again from its start (clients of the previous run must have gone)."""
+        assert self._loop is not None, "the server is not running"
+        asyncio.run_coroutine_threadsafe(self.app.rewind(timeout), self._loop).result()
 
     def __enter__(self) -> ReplayServer:
         self.start()

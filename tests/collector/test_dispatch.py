@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from collector.dispatch import Dispatcher
 from shared.events import Event, Status, StatusKind
 
@@ -32,3 +36,23 @@ def test_detached_consumer_receives_nothing_more() -> None:
     detach()
     dispatcher.publish(EVENT)
     assert seen == [EVENT]
+
+
+def test_consumer_failing_on_every_event_is_logged_once_per_interval_with_a_count(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    dispatcher = Dispatcher(log_interval_s=10.0, clock=lambda: now[0])
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("boom")
+
+    dispatcher.attach(broken)
+    with caplog.at_level(logging.ERROR, logger="collector.dispatch"):
+        for _ in range(1000):  # within one interval
+            dispatcher.publish(EVENT)
+        now[0] += 10.5
+        dispatcher.publish(EVENT)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert "failed on Status event" in lines[0]
+    assert "failed 1000 times in the last 10 s" in lines[1]
+    assert dispatcher.consumer_errors == 1001

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collector.health import HealthTracker
 from shared.events import Status, StatusKind
+from shared.redact import Redactor
 
 
 def status(exchange: str, kind: StatusKind, ts: int) -> Status:
@@ -39,3 +40,14 @@ def test_a_failing_section_degrades_health_and_names_its_error() -> None:
     health.sections["lake"] = lambda: {"failing": True, "last_error": "disk full"}
     report = health.snapshot()
     assert report["status"] == "degraded" and report["problems"] == ["lake: disk full"]
+
+
+def test_the_report_masks_credentials_in_details_and_component_errors() -> None:
+    health = HealthTracker(redact=Redactor(["PLANTED-s3-secret"]))
+    health.expect(["kucoin"])
+    health(Status("kucoin", None, 1, 1, StatusKind.DISCONNECTED, "wss://h/endpoint?token=T0KEN: closed"))
+    health.sections["lake"] = lambda: {"failing": True, "last_error": "signature for PLANTED-s3-secret rejected", "rows": 3}
+    report = health.snapshot()
+    assert report["feeds"]["kucoin"]["last_detail"] == "wss://h/endpoint?token=***: closed"
+    assert report["lake"] == {"failing": True, "last_error": "signature for *** rejected", "rows": 3}
+    assert report["problems"] == ["feed kucoin is not connected", "lake: signature for *** rejected"]

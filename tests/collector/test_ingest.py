@@ -85,7 +85,7 @@ def test_bybit_book_gap_emits_gap_status_forces_resubscribe_and_drops_the_update
     assert [s.kind for s in statuses] == [StatusKind.GAP, StatusKind.RESYNC]
     assert statuses[0].symbol == "BTC-USDT" and "13 after 11" in statuses[0].detail
     assert reasons == ["book gap on BTC-USDT"]
-    assert [e.sequence for e in events if isinstance(e, BookTop)] == [None, None, None]
+    assert [e.sequence for e in events if isinstance(e, BookTop)] == [10, 11, 500]
     assert len([e for e in events if isinstance(e, BookTop)]) == 3
 
 
@@ -97,3 +97,49 @@ def test_second_rest_snapshot_of_a_symbol_is_reported_as_resync() -> None:
     ingest.snapshot_fetched("BTC-USDT")
     (status,) = events
     assert isinstance(status, Status) and status.kind is StatusKind.RESYNC and status.symbol == "BTC-USDT"
+
+
+def test_bybit_deltas_after_a_gap_publish_no_book_or_ticker_until_the_next_snapshot() -> None:
+    """Before the fix the continuity check forgot the previous id on a gap and took every later delta as continuous."""
+    ingest, events = make("bybit")
+
+    async def feed() -> None:
+        await ingest.on_book(bybit_book(10, "snapshot"), 1.0)
+        await ingest.on_book(bybit_book(12, "delta", bid="99"), 1.1)  # 11 is missing: the book is broken
+        await ingest.on_book(bybit_book(13, "delta", bid="98"), 1.2)
+        await ingest.on_book(bybit_book(14, "delta", bid="97"), 1.3)
+        assert ingest.unsynchronized == {"BTC-USDT"}
+        await ingest.on_book(bybit_book(900, "snapshot", bid="96"), 1.4)
+        await ingest.on_book(bybit_book(901, "delta", bid="95.5"), 1.5)
+
+    asyncio.run(feed())
+    kinds = [(type(e).__name__, getattr(e, "kind", None)) for e in events]
+    assert kinds == [("BookTop", None), ("Ticker", None), ("Status", StatusKind.GAP), ("Status", StatusKind.RESYNC),
+                     ("BookTop", None), ("Ticker", None), ("BookTop", None)]
+    published_bids = [e.bids[0][0] for e in events if isinstance(e, BookTop)]
+    assert published_bids == [100.0, 96.0, 96.0]  # 95.5 joined below the best bid of the fresh book
+    assert not ingest.unsynchronized
+
+
+def test_venue_wide_gap_withholds_every_book_until_each_is_rebuilt_from_a_full_book() -> None:
+    ingest, events = make("binance")
+
+    def book(symbol: str, bid: str, delta: bool) -> OrderBook:
+        obj = OrderBook("BINANCE", symbol, bids={D(bid): D("1")}, asks={D("200"): D("1")})
+        obj.delta = {"bid": [(D(bid), D("1"))], "ask": []} if delta else None
+        return obj
+
+    async def feed() -> None:
+        await ingest.on_book(book("BTC-USDT", "100", False), 1.0)
+        await ingest.on_book(book("ETH-USDT", "10", False), 1.0)
+        ingest.gap(None, "every book reset")
+        await ingest.on_book(book("BTC-USDT", "101", True), 1.1)  # withheld
+        await ingest.on_book(book("ETH-USDT", "11", False), 1.2)  # a full book: ETH-USDT is synchronized
+        await ingest.on_book(book("BTC-USDT", "102", True), 1.3)  # still withheld
+        ingest.snapshot_fetched("ETH-USDT")  # the REST snapshot that carried it: no second resync
+        await ingest.on_book(book("BTC-USDT", "103", False), 1.4)
+
+    asyncio.run(feed())
+    summary = [(e.kind.value, e.symbol) if isinstance(e, Status) else (e.symbol, e.bids[0][0]) for e in events if not isinstance(e, TickerEvent)]
+    assert summary == [("BTC-USDT", 100.0), ("ETH-USDT", 10.0), ("gap", None), ("resync", "ETH-USDT"), ("ETH-USDT", 11.0),
+                       ("resync", "BTC-USDT"), ("BTC-USDT", 103.0)]

@@ -1,14 +1,18 @@
 """`spreadlake replay-lake` re-streams the lake through the collector's WebSocket protocol, and
-`spreadlake tail` (the reference client) receives every event of the range, in order."""
+`spreadlake tail` (the reference client) receives every event of the range, in order; streaming
+starts once the awaited subscribers have subscribed, however late they do."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
 
 from collector.lake.writer import PartitionWriter
 from shared.events import Channel, Event, Status, channel_of
@@ -38,7 +42,7 @@ def test_replay_lake_streams_a_time_range_to_a_tail_client_in_order(tmp_path: Pa
     wanted = [e for e in events if start <= e.ts_recv < end]
 
     server = subprocess.Popen([sys.executable, "-m", "spreadlake", "replay-lake", "--config", str(path),
-                               "--from", str(start), "--to", str(end), "--wait-clients", "1"],
+                               "--from", str(start), "--to", str(end), "--wait-subscribers", "1"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     try:
         assert server.stdout is not None
@@ -63,3 +67,45 @@ def test_replay_lake_streams_a_time_range_to_a_tail_client_in_order(tmp_path: Pa
     trades = [line["trade_id"] for line in lines if line["channel"] == "trade"]
     assert trades == [e.trade_id for e in wanted if channel_of(e) is Channel.TRADE]  # type: ignore[union-attr]
     assert sum(isinstance(e, Status) for e in wanted) == sum(line["channel"] == "status" for line in lines)
+
+
+async def _events(connection: ClientConnection, want: int) -> list[dict[str, object]]:
+    received: list[dict[str, object]] = []
+    while len(received) < want:
+        frame = json.loads(await asyncio.wait_for(connection.recv(), 60))
+        if frame["type"] == "events":
+            received.extend(frame["events"])
+    return received
+
+
+def test_streaming_starts_once_the_subscribers_have_subscribed_however_late(tmp_path: Path) -> None:
+    config = market_config(tmp_path)
+    events = mixed(60)
+    write_lake(config, events)
+    path = write_config(tmp_path, config)
+    server = subprocess.Popen([sys.executable, "-m", "spreadlake", "replay-lake", "--config", str(path), "--wait-subscribers", "2"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+
+    async def clients(url: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        async with connect(url) as early, connect(url) as late:
+            subscribe = json.dumps({"op": "subscribe", "id": 1})
+            await early.send(subscribe)
+            # Both connected, one subscribed: longer than the fixed 0.5 s the replay used to wait.
+            await asyncio.sleep(2.0)
+            await late.send(subscribe)
+            return await asyncio.gather(_events(early, len(events)), _events(late, len(events)))
+
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline().decode()
+        assert "replay-lake: serving" in banner, banner
+        url = banner.split(" on ")[1].split()[0]
+        early, late = asyncio.run(clients(url))
+        _, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert server.returncode == 0, err.decode()
+    for received in (early, late):
+        assert [e["ts_recv"] for e in received] == [e.ts_recv for e in events]

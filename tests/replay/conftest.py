@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from cryptofeed import FeedHandler
 from cryptofeed.symbols import Symbols
+from pydantic import SecretStr
 
 from collector.dispatch import Dispatcher
 from collector.feeds import build_feed
@@ -77,7 +78,7 @@ def replay_settings(server: ReplayServer, exchanges: list[str] | None = None, li
         entries[recording.exchange] = ExchangeSettings.model_construct(
             endpoint=EndpointKind.CUSTOM, symbols=tuple(header_symbols(header)), channels=channels,
             rest_url=endpoints.rest_url, ws_url=endpoints.ws_url, ca_file=str(server.ca_file),
-            key_id="replay", key_secret="replay", key_passphrase="replay",
+            key_id=SecretStr("replay"), key_secret=SecretStr("replay"), key_passphrase=SecretStr("replay"),
         )
     return Settings.model_construct(exchanges=entries, collector=CollectorSettings(stale_timeout_s=-1))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
@@ -12,7 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
 
+from shared import tls
+from shared.capture import Connect, Header, Record, Recv, Send, write_capture
 from shared.settings import load_settings
 from sim.replay.cli import replay_main
 
@@ -66,3 +71,38 @@ def test_replay_command_reports_a_port_in_use(captures: Callable[[str], Path], t
         port = taken.getsockname()[1]
         assert replay_main([captures("gateio")], None, port=port, tls_dir=tls_dir) == 1
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_replay_command_reports_at_shutdown_the_recorded_connections_no_client_played(tls_dir: Path, tmp_path: Path) -> None:
+    capture = tmp_path / "TESTX.jsonl.zst"
+    records: list[Record] = []
+    for conn, topic in (("T.ws.1", "alpha"), ("T.ws.2", "beta")):
+        records += [Connect(conn=conn, ts=1.0, addr="wss://stream.example.com/ws"),
+                    Send(conn=conn, ts=1.1, data=json.dumps({"op": "subscribe", "args": [topic]})),
+                    Recv(conn=conn, ts=1.2, data=f"{topic} frame")]
+    write_capture(capture, Header(exchange="TESTX"), records)
+    run = "import sys; from pathlib import Path; from sim.replay.cli import replay_main; " \
+          "sys.exit(replay_main([Path(sys.argv[1])], None, tls_dir=Path(sys.argv[2])))"
+    process = subprocess.Popen([sys.executable, "-c", run, str(capture), str(tls_dir)], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("testx: rest "), first
+        assert asyncio.run(subscribe_and_read(first.split(" ws ")[1].strip() + "/ws", tls_dir, "alpha")) == "alpha frame"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "note: testx: recorded connection T.ws.2 on /ws (1 frames) was never played" in out
+    assert "T.ws.1" not in out
+    assert out.rstrip().endswith("replay stopped")
+
+
+async def subscribe_and_read(url: str, tls_dir: Path, topic: str) -> str | bytes:
+    async with connect(url, ssl=tls.client_ssl_context(tls_dir)) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "args": [topic]}))
+        return await asyncio.wait_for(ws.recv(), 10)

@@ -10,10 +10,12 @@ from pathlib import Path
 from cryptofeed.symbols import Symbols
 
 from collector.service import CollectorService
+from shared.capture import Capture, Header
 from shared.events import Channel
 from shared.settings import EndpointKind, load_settings
-from sim.replay import ReplayServer
-from sim.replay.config import write_collector_config
+from sim.replay import Endpoints, ReplayServer
+from sim.replay.config import collector_config, write_collector_config
+from sim.replay.recording import Recording, recording_from
 
 EXCHANGES = ("binance", "bybit", "gateio", "kucoin")
 # ../shared/captures/README.md, as normalized events (see test_conformance.py).
@@ -80,3 +82,24 @@ async def run_until_reference(service: CollectorService, timeout: float = 40.0) 
     finally:
         stop.set()
         await task
+
+
+def header_only(exchange: str, config: dict[str, list[str]]) -> Recording:
+    return recording_from([Capture(Path(f"{exchange}.jsonl.zst"), Header(exchange=exchange, config=config), [])])
+
+
+def test_recorded_channels_the_feed_class_cannot_subscribe_are_left_out_with_a_note() -> None:
+    # cryptofeed 2.4.1's Upbit feed has no ticker channel: subscribing it would fail the whole feed.
+    upbit = header_only("UPBIT", {"ticker": ["BTC-KRW"], "trades": ["BTC-KRW"], "l2_book": ["ETH-KRW"]})
+    mapping, notes = collector_config([upbit], {"upbit": Endpoints("http://127.0.0.1:1", "wss://127.0.0.1:2")}, Path("ca.pem"))
+    entry = mapping["exchanges"]["upbit"]
+    assert entry["channels"] == ["trade", "book"]
+    assert entry["symbols"] == ["BTC-KRW", "ETH-KRW"]
+    assert any("Upbit feed does not subscribe" in note and "ticker" in note for note in notes), notes
+
+
+def test_option_symbols_in_cryptofeeds_form_are_collected() -> None:
+    deribit = header_only("DERIBIT", {"ticker": ["BTC-8000-21U24-put", "ETH-USDC-2800-21N30-call"]})
+    mapping, notes = collector_config([deribit], {"deribit": Endpoints("http://127.0.0.1:1", "wss://127.0.0.1:2")}, Path("ca.pem"))
+    assert mapping["exchanges"]["deribit"]["symbols"] == ["BTC-8000-21U24-put", "ETH-USDC-2800-21N30-call"]
+    assert notes == []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from shared.capture import Capture, Connect, Header, Http, Record, Recv, Send, write_capture
-from sim.replay.recording import Recording, load_recordings, query_key, recording_from
+from sim.replay.recording import Recording, load_recordings, query_key, query_words, recording_from, subscription_words
 
 
 def recording(records: list[Record], exchange: str = "KUCOIN") -> Recording:
@@ -62,20 +63,51 @@ def test_connections_are_scripts_by_path_and_a_reconnect_under_the_same_id_is_a_
     assert rec.knows_path("/endpoint") and not rec.knows_path("/other")
 
 
-def test_claim_prefers_the_same_query_and_never_hands_out_a_script_twice() -> None:
-    rec = recording([Connect(conn="B.ws.1", ts=1.0, addr="wss://s.x.com/stream?streams=a"), Recv(conn="B.ws.1", ts=1.1, data="a"),
-                     Connect(conn="B.ws.2", ts=1.0, addr="wss://s.x.com/stream?streams=b"), Recv(conn="B.ws.2", ts=1.1, data="b")])
-    second = rec.claim("/stream", "streams=b")
-    assert second is not None and second.conn == "B.ws.2"
-    first = rec.claim("/stream", "streams=zzz")
-    assert first is not None and first.conn == "B.ws.1"
-    assert rec.claim("/stream", "") is None, "both are in use"
+def test_a_subscription_in_the_url_chooses_its_connection_and_a_played_one_is_not_chosen_again() -> None:
+    rec = recording([Connect(conn="B.ws.1", ts=1.0, addr="wss://s.x.com/stream?streams=nknusdt@depth/nknusdt@trade"),
+                     Recv(conn="B.ws.1", ts=1.1, data="a"),
+                     Connect(conn="B.ws.2", ts=1.0, addr="wss://s.x.com/stream?streams=blzeth@depth"),
+                     Recv(conn="B.ws.2", ts=1.1, data="b")])
+    second, first = rec.scripts[1], rec.scripts[0]
+    assert rec.choose("/stream", query_words("streams=blzeth@depth")) == [second]
+    assert rec.choose("/stream", query_words("streams=zzz"), guess=True) == [first], "nothing chosen: the first free one"
+    first.in_use = second.in_use = True
+    assert rec.choose("/stream", frozenset(), guess=True) == [], "both are in use"
     first.in_use = False
     first.position = len(first.steps)
-    assert rec.claim("/stream", "streams=a") is None, "a finished script is not played again"
+    assert rec.choose("/stream", query_words("streams=nknusdt@depth"), guess=True) == [], "a finished script is not played again"
     assert not rec.finished
     second.position = 1
     assert rec.finished
+
+
+def test_subscribe_frames_choose_connections_by_what_tells_them_apart() -> None:
+    def sub(conn: str, *topics: str) -> list[Record]:
+        return [Send(conn=conn, ts=1.0, data=json.dumps({"id": 7, "method": f"{topic}.subscribe", "params": ["ATOMUSD"]})) for topic in topics]
+
+    rec = recording([Connect(conn="P.ws.1", ts=1.0, addr="wss://phemex.com/ws"), *sub("P.ws.1", "orderbook", "trade"),
+                     Connect(conn="P.ws.2", ts=1.0, addr="wss://phemex.com/ws"), *sub("P.ws.2", "kline")], "PHEMEX")
+    books_and_trades, candles = rec.scripts
+    assert rec.scripts[0].words >= {"orderbook", "trade", "subscribe", "atomusd"}
+    # Every script carries `subscribe` and ATOMUSD: only `kline` tells the second apart.
+    assert rec.choose("/ws", subscription_words('{"method":"kline.subscribe","params":["ATOMUSD",60]}')) == [candles]
+    # One client connection for all three: both recorded connections.
+    both = subscription_words('{"method":"orderbook.subscribe","params":["ATOMUSD"]}') | subscription_words('{"method":"kline.subscribe"}')
+    assert rec.choose("/ws", both) == [books_and_trades, candles]
+    # Books and trades spread over two client connections: the second shares the first's script,
+    # for what the first did not subscribe.
+    books_and_trades.in_use = True
+    first = subscription_words('{"method":"orderbook.subscribe","params":["ATOMUSD"]}')
+    trades = subscription_words('{"method":"trade.subscribe","params":["ATOMUSD"]}')
+    assert rec.choose("/ws", trades, taken={books_and_trades: first}) == [books_and_trades]
+    assert rec.choose("/ws", first, taken={books_and_trades: first}) == [], "the same subscription again: the other client's"
+
+
+def test_connections_no_client_played_are_listed() -> None:
+    rec = recording([Connect(conn="K.ws.1", ts=1.0, addr="wss://h/a"), Recv(conn="K.ws.1", ts=1.1, data="x"),
+                     Connect(conn="K.ws.2", ts=1.0, addr="wss://h/b"), Recv(conn="K.ws.2", ts=1.1, data="y")])
+    rec.scripts[0].claimed = True
+    assert [s.describe() for s in rec.unplayed()] == ["K.ws.2 on /b (1 frames)"]
 
 
 def test_captures_of_one_exchange_join_in_file_order_and_exchanges_stay_apart(tmp_path: Path) -> None:

@@ -187,3 +187,136 @@ def test_bad_playback_options_are_refused() -> None:
         PlaybackOptions(speed=0)
     with pytest.raises(ValueError):
         PlaybackOptions(at_end="later")  # type: ignore[arg-type]
+
+
+def subscribing(conn: str, topic: str, *frames: str) -> list[Record]:
+    """A recorded connection on /ws that subscribes `topic` in a frame and then receives `frames`."""
+    return [Connect(conn=conn, ts=10.0, addr="wss://stream.example.com/ws"),
+            Send(conn=conn, ts=10.1, data=json.dumps({"op": "subscribe", "args": [topic]})),
+            *(Recv(conn=conn, ts=10.2 + i / 10, data=frame) for i, frame in enumerate(frames))]
+
+
+async def subscribe(ws: Connection, *topics: str) -> None:
+    await ws.send(json.dumps({"op": "subscribe", "args": list(topics)}))
+
+
+async def drain(ws: Connection, quiet: float = 0.5) -> list[str | bytes]:
+    got = []
+    try:
+        while True:
+            got.append(await asyncio.wait_for(ws.recv(), quiet))
+    except TimeoutError:
+        return got
+
+
+def test_connections_are_played_by_what_the_client_subscribes_not_by_file_order(tls_dir: Path) -> None:
+    rec = recording([*subscribing("T.ws.1", "alpha.BTCUSDT", "alpha-1", "alpha-2"),
+                     *subscribing("T.ws.2", "beta.BTCUSDT", "beta-1", "beta-2")])
+
+    async def client(server: ReplayServer) -> tuple[list[str | bytes], list[str | bytes]]:
+        async with await open_ws(server, tls_dir, "/ws") as beta, await open_ws(server, tls_dir, "/ws") as alpha:
+            await subscribe(beta, "beta.BTCUSDT")
+            await subscribe(alpha, "alpha.BTCUSDT")
+            return await drain(beta), await drain(alpha)
+
+    with ReplayServer([rec], tls_dir) as server:
+        beta, alpha = asyncio.run(client(server))
+        assert server.wait_finished(5.0)
+    assert beta == ["beta-1", "beta-2"]
+    assert alpha == ["alpha-1", "alpha-2"]
+
+
+def test_a_client_subscribing_on_one_connection_what_was_recorded_on_two_gets_both(tls_dir: Path) -> None:
+    rec = recording([*subscribing("T.ws.1", "alpha.BTCUSDT", "alpha-1", "alpha-2"),
+                     *subscribing("T.ws.2", "beta.BTCUSDT", "beta-1")])
+
+    async def client(server: ReplayServer) -> list[str | bytes]:
+        async with await open_ws(server, tls_dir, "/ws") as ws:
+            await subscribe(ws, "beta.BTCUSDT", "alpha.BTCUSDT")
+            return await drain(ws)
+
+    with ReplayServer([rec], tls_dir) as server:
+        got = asyncio.run(client(server))
+        assert server.unplayed() == {}
+    assert sorted(got) == ["alpha-1", "alpha-2", "beta-1"]
+    assert got.index("alpha-1") < got.index("alpha-2"), "each recorded connection in its order"
+
+
+def test_a_client_spreading_over_two_connections_what_was_recorded_on_one_gets_each_its_own(tls_dir: Path) -> None:
+    # Binance style: the subscription is in the URL, the stream named in every frame.
+    frames = [json.dumps({"stream": stream, "data": i}) for i, stream in enumerate(["nknusdt@depth", "blzeth@depth", "nknusdt@depth"])]
+    rec = recording([Connect(conn="B.ws.1", ts=10.0, addr="wss://stream.example.com/stream?streams=nknusdt@depth/blzeth@depth"),
+                     *(Recv(conn="B.ws.1", ts=10.1 + i / 10, data=frame) for i, frame in enumerate(frames))])
+
+    async def client(server: ReplayServer) -> tuple[list[str | bytes], list[str | bytes]]:
+        async with await open_ws(server, tls_dir, "/stream?streams=blzeth@depth") as blz, \
+                await open_ws(server, tls_dir, "/stream?streams=nknusdt@depth") as nkn:
+            return await drain(blz), await drain(nkn)
+
+    with ReplayServer([rec], tls_dir) as server:
+        blz, nkn = asyncio.run(client(server))
+        assert server.wait_finished(5.0)
+    assert blz == [frames[1]]
+    assert nkn == [frames[0], frames[2]]
+
+
+def test_recorded_connections_no_client_subscribed_to_are_reported(tls_dir: Path) -> None:
+    rec = recording([*subscribing("T.ws.1", "alpha.BTCUSDT", "alpha-1"), *subscribing("T.ws.2", "beta.BTCUSDT", "beta-1")])
+
+    async def client(server: ReplayServer) -> list[str | bytes]:
+        async with await open_ws(server, tls_dir, "/ws") as ws:
+            await subscribe(ws, "alpha.BTCUSDT")
+            return await drain(ws)
+
+    with ReplayServer([rec], tls_dir) as server:
+        assert server.unplayed() == {"testx": ["T.ws.1 on /ws (1 frames)", "T.ws.2 on /ws (1 frames)"]}
+        assert asyncio.run(client(server)) == ["alpha-1"]
+        assert server.unplayed() == {"testx": ["T.ws.2 on /ws (1 frames)"]}
+        assert not server.wait_finished(0.1)
+
+
+def test_a_rewound_server_serves_the_recording_again_from_its_start(tls_dir: Path) -> None:
+    rec = recording([Http(conn="T.http.1", ts=1.0, url="https://api.example.com/info", data="one"),
+                     Http(conn="T.http.1", ts=2.0, url="https://api.example.com/info", data="two"),
+                     *subscribing("T.ws.1", "alpha.BTCUSDT", "alpha-1", "alpha-2")])
+
+    async def client(server: ReplayServer) -> tuple[list[str], list[str | bytes]]:
+        async with aiohttp.ClientSession() as session:
+            bodies = [await (await session.get(server.rest_url("testx") + "/info")).text() for _ in range(2)]
+        async with await open_ws(server, tls_dir, "/ws") as ws:
+            await subscribe(ws, "alpha.BTCUSDT")
+            return bodies, await drain(ws, 0.3)
+
+    with ReplayServer([rec], tls_dir) as server:
+        first = asyncio.run(client(server))
+        assert server.wait_finished(5.0)
+        server.rewind()
+        assert server.unplayed() == {"testx": ["T.ws.1 on /ws (2 frames)"]}
+        second = asyncio.run(client(server))
+    assert first == second == (["one", "two"], ["alpha-1", "alpha-2"])
+
+
+def test_frames_of_what_no_client_subscribed_are_withheld_and_a_client_as_slow_as_the_recorded_one_is_waited_for(tls_dir: Path) -> None:
+    # Independent Reserve style: cryptofeed fails on a book frame it did not subscribe. The recorded
+    # client subscribed a second ticker a second later; this client does too (0.8 s later).
+    rec = recording([Connect(conn="I.ws.1", ts=10.0, addr="wss://websockets.example.com/"),
+                     Send(conn="I.ws.1", ts=10.0, data=json.dumps({"Event": "Subscribe", "Data": ["ticker-eth-aud", "orderbook-eth"]})),
+                     Recv(conn="I.ws.1", ts=10.1, data=json.dumps({"Event": "Heartbeat"})),
+                     Recv(conn="I.ws.1", ts=10.2, data=json.dumps({"Channel": "orderbook-eth", "Event": "NewOrder"})),
+                     Recv(conn="I.ws.1", ts=10.3, data=json.dumps({"Channel": "ticker-eth-aud", "Event": "Trade"})),
+                     Send(conn="I.ws.1", ts=11.0, data=json.dumps({"Event": "Subscribe", "Data": ["ticker-btc-aud"]})),
+                     Recv(conn="I.ws.1", ts=11.1, data=json.dumps({"Channel": "ticker-btc-aud", "Event": "Trade"}))])
+
+    async def client(server: ReplayServer) -> list[str | bytes]:
+        async with await open_ws(server, tls_dir, "/") as ws:
+            await ws.send(json.dumps({"Event": "Subscribe", "Data": ["ticker-eth-aud"]}))
+            got = [await receive(ws), await receive(ws)]
+            await asyncio.sleep(0.8)
+            await ws.send(json.dumps({"Event": "Subscribe", "Data": ["ticker-btc-aud"]}))
+            return got + await drain(ws)
+
+    with ReplayServer([rec], tls_dir) as server:
+        got = asyncio.run(client(server))
+        assert server.wait_finished(5.0)
+    assert [json.loads(frame)["Event"] + json.loads(frame).get("Channel", "") for frame in got] == [
+        "Heartbeat", "Tradeticker-eth-aud", "Tradeticker-btc-aud"]

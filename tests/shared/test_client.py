@@ -16,7 +16,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from collector.dispatch import Dispatcher
 from collector.fanout import fanout_component
 from shared.client import ClientError, FanoutClient, Filter, Item, Notice, NoticeKind, Received
-from shared.events import Trade
+from shared.events import Ticker, Trade
 from shared.settings import settings_from_mapping
 from tests.ports import free_port
 
@@ -228,5 +228,53 @@ def test_refusal_for_too_many_connections_is_reported_and_retried() -> None:
             await first.close()
             await second.until(notice(NoticeKind.CONNECTED))
             await second.close()
+
+    asyncio.run(scenario())
+
+
+HELLO = ('{"type":"hello","seq":1,"protocol":1,"heartbeat_s":5.0,"limits":{"max_request_bytes":1,"max_subscriptions":1,'
+         '"requests_per_s":1.0,"request_burst":1,"client_buffer_events":1,"max_frame_bytes":1},"exchanges":{}}')
+
+
+def test_undecodable_frame_raises_client_error_naming_type_seq_and_field() -> None:
+    async def crafted(connection: ServerConnection) -> None:
+        await connection.send(HELLO)
+        await connection.recv()
+        await connection.send('{"type":"subscribed","seq":2,"id":"sub-0","added":[],"subscriptions":[]}')
+        await connection.send('{"type":"events","seq":3,"events":[{"channel":"ticker","exchange":"gateio","symbol":"BTC-USDT",'
+                              '"ts_event":null,"ts_recv":1,"bid":null,"bid_size":null,"ask":2.0,"ask_size":null}]}')
+        await connection.wait_closed()
+
+    async def scenario() -> None:
+        async with serve(crafted, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            failure = await Recorder(FanoutClient(f"ws://127.0.0.1:{port}/")).failure()
+        assert isinstance(failure, ClientError)
+        assert "events frame seq 3" in str(failure) and "$.events[0].bid" in str(failure)
+
+    asyncio.run(scenario())
+
+
+def test_ticker_without_sizes_from_a_real_server_decodes_with_null_sizes() -> None:
+    """The first real Gate.io ticker (no sizes) once ended `spreadlake tail` in a traceback."""
+    async def scenario() -> None:
+        settings = settings_from_mapping({"exchanges": {"gateio": {"endpoint": "live", "symbols": ["BTC-USDT"]}},
+                                          "server": {"port": 0, "batch_ms": 0}})
+        dispatcher = Dispatcher()
+        component = fanout_component(settings, dispatcher)
+        await component.start()
+        try:
+            recorder = Recorder(FanoutClient(component.url))
+            await recorder.until(notice(NoticeKind.CONNECTED))
+            ticker = Ticker("gateio", "BTC-USDT", None, 1_700_000_000_000_000_000, 65000.0, None, 65000.5, None)
+            for _ in range(50):  # until the subscription is live on the server side
+                dispatcher.publish(ticker)
+                with contextlib.suppress(TimeoutError):
+                    received = await recorder.until(lambda item: isinstance(item, Received), timeout=0.1)
+                    break
+            assert isinstance(received, Received) and received.event == ticker
+            await recorder.close()
+        finally:
+            await component.stop()
 
     asyncio.run(scenario())

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from shared.settings import EndpointKind, SettingsError, load_settings
+from shared.settings import EndpointKind, Settings, SettingsError, load_settings
+from shared.settings.secrets import secret_values
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = (ROOT / "config" / "demo.yaml").read_text()
@@ -115,3 +117,57 @@ def test_unknown_exchange_is_named(tmp_path: Path) -> None:
         load_settings(write(tmp_path, text))
     assert err.value.key == "exchanges.binanse"
     assert "unknown exchange 'binanse'" in err.value.problem
+
+
+SECRET_KEYS = ("exchanges.kucoin.key_id", "exchanges.kucoin.key_secret", "exchanges.kucoin.key_passphrase",
+               "lake.s3.access_key_id", "lake.s3.secret_access_key", "lake.s3.session_token", "server.token", "api.token")
+
+
+def env_name(key: str) -> str:
+    return "SPREADLAKE__" + key.upper().replace(".", "__")
+
+
+def secret_at(settings: Settings, key: str) -> object:
+    node: object = settings
+    for part in key.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
+
+
+def test_every_secret_is_a_secret_string_that_repr_and_dumps_hide(tmp_path: Path) -> None:
+    environ = {env_name(key): f"PLANTED-{i}-value" for i, key in enumerate(SECRET_KEYS)}
+    settings = load_settings(write(tmp_path, DEMO), environ)
+    for i, key in enumerate(SECRET_KEYS):
+        secret = secret_at(settings, key)
+        assert isinstance(secret, SecretStr) and secret.get_secret_value() == f"PLANTED-{i}-value", key
+    assert "PLANTED" not in repr(settings) + str(settings) + settings.model_dump_json()
+    assert sorted(secret_values(settings)) == sorted(environ.values())
+
+
+@pytest.mark.parametrize("value", ["123", "yes", "0x1F", "007", "null", "~", "1e3", "[a, b]", "{a: 1}", "a: b", "# x"])
+def test_an_environment_override_of_a_secret_is_taken_verbatim(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, DEMO)
+    settings = load_settings(path, {env_name(key): value for key in SECRET_KEYS} | {"SPREADLAKE__COLLECTOR__BOOK_DEPTH": "25"})
+    assert all(secret_at(settings, key).get_secret_value() == value for key in SECRET_KEYS)  # type: ignore[attr-defined]
+    assert settings.collector.book_depth == 25  # other keys are still YAML scalars
+
+
+@pytest.mark.parametrize(("text", "environ", "key"), [
+    # a section-level rule fails in a section holding secrets
+    (DEMO.replace("{endpoint: sim, symbols: [BTC-USDT, ETH-USDT, ETH-BTC], channels: [ticker, trade, book],\n            key_id: sim,",
+                  "{endpoint: custom, symbols: [BTC-USDT], key_id: PLANTED-ID-1,"),
+     {"SPREADLAKE__EXCHANGES__KUCOIN__KEY_SECRET": "PLANTED-SECRET-2"}, "exchanges.kucoin"),
+    (DEMO.replace("  root: data\n", "  root: data\n  compaction: {small_file_mb: 9, target_file_mb: 1}\n  s3: {secret_access_key: PLANTED-S3-3}\n"),
+     {"SPREADLAKE__LAKE__S3__SESSION_TOKEN": "PLANTED-S3-4"}, "lake"),
+    # a secret of the wrong type in the file
+    (DEMO.replace("port: 8765", "port: 8765\n  token: 98765432123"), {}, "server.token"),
+    # a YAML syntax error on the line of a secret
+    (DEMO.replace("port: 8765", 'port: 8765\n  token: "PLANTED-unclosed'), {}, "(file)"),
+    # a token rule broken by an override, next to a planted token elsewhere
+    (DEMO, {"SPREADLAKE__API__HOST": "0.0.0.0", "SPREADLAKE__SERVER__TOKEN": "PLANTED-server-5"}, "api.token"),
+])
+def test_configuration_errors_name_the_key_but_never_a_secret_value(tmp_path: Path, text: str, environ: dict[str, str], key: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(write(tmp_path, text), environ)
+    assert err.value.key == key, err.value
+    assert "PLANTED" not in str(err.value) and "98765432123" not in str(err.value), err.value

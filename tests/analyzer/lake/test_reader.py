@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pytest
 
-from analyzer.lake.reader import LakeReader, time_filter, ts_literal
+from analyzer.lake.compaction import compact
+from analyzer.lake.reader import LakeReader, lake_view, retrying, time_filter, ts_literal
 from shared.events import Channel
 from shared.lake.dataset import full_schema
 from shared.settings.lake import LakeSettings
-from tests.analyzer.lake.conftest import DAY, ROWS, STEP
+from tests.analyzer.lake.conftest import DAY, LATER, ROWS, STEP
 from tests.shared.lake.synthetic import T0
 
 
@@ -76,6 +81,45 @@ def test_a_read_that_lost_a_file_starts_over_from_a_new_snapshot() -> None:
             raise FileNotFoundError("vacuumed meanwhile")
         return 7
 
-    assert LakeReader._retrying(flaky) == 7 and len(attempts) == 2
+    assert retrying(flaky) == 7 and len(attempts) == 2
     with pytest.raises(ValueError):
-        LakeReader._retrying(lambda: (_ for _ in ()).throw(ValueError("not about files")))
+        retrying(lambda: (_ for _ in ()).throw(ValueError("not about files")))
+
+
+def glob_count(root: Path) -> int:
+    """What the plain-glob query (the way not to read the lake) counts."""
+    sql = f"SELECT count(*) FROM read_parquet('{root}/market_data/trade/**/*.parquet', hive_partitioning = true)"
+    return int(duckdb.connect().execute(sql).fetchall()[0][0])
+
+
+def test_lake_view_counts_every_row_once_during_and_after_a_compaction_where_a_glob_double_counts(
+    small_files: LakeSettings, tmp_path: Path
+) -> None:
+    compactor = Path(__file__).with_name("compactor.py")
+    # During: the first partition's outputs are published and its commit is not written yet.
+    process = subprocess.Popen([sys.executable, str(compactor), small_files.model_dump_json(), str(LATER), "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "started"
+        assert process.stdout.readline().strip() == "blocked"
+        con = duckdb.connect()
+        lake_view(con, str(tmp_path), "trade")
+        assert con.execute("SELECT count(*), count(DISTINCT trade_id) FROM trade").fetchall() == [(ROWS, ROWS)]
+        assert glob_count(tmp_path) > ROWS
+    finally:
+        process.kill()
+        process.communicate()
+    # After: the other partitions committed, their replaced files kept for compaction.grace_s.
+    assert compact(small_files, lambda: LATER + 1).partitions == 3
+    con = duckdb.connect()
+    lake_view(con, small_files, Channel.TRADE)
+    assert con.execute("SELECT count(*), count(DISTINCT trade_id) FROM trade").fetchall() == [(ROWS, ROWS)]
+    assert glob_count(tmp_path) == 2 * ROWS
+
+
+def test_lake_view_prunes_by_range_and_exchange_under_the_name_given(small_files: LakeSettings) -> None:
+    con = duckdb.connect()
+    start, end = T0 + 1000 * STEP, T0 + 3000 * STEP
+    relation = lake_view(con, small_files, "trade", start, end, exchanges=["bybit"], name="bybit_trades")
+    expected = sum(1 for i in range(1000, 3000) if i % 2)  # the synthetic trades alternate binance, bybit
+    assert con.execute("SELECT count(*), min(exchange), max(exchange) FROM bybit_trades").fetchall() == [(expected, "bybit", "bybit")]
+    assert relation.aggregate("count(*)").fetchall() == [(expected,)]

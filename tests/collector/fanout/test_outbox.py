@@ -51,9 +51,19 @@ def test_frames_stay_under_the_size_limit_even_for_one_large_batch() -> None:
     outbox = Outbox(buffer_events=10_000, max_frame_bytes=4096)
     outbox.push_batch(batch(*(trade(i) for i in range(1000))))
     raw = outbox.take_frames()
-    assert len(raw) > 1 and all(len(frame) < 4096 + 100 for frame in raw)
+    assert len(raw) > 1 and all(len(frame) < 4096 for frame in raw)
     values = [e["v"] for frame in raw for e in json.loads(frame)["events"]]
     assert values == list(range(1000))
+
+
+def test_merged_batches_with_a_coalesced_count_stay_under_the_size_limit() -> None:
+    outbox = Outbox(buffer_events=400, max_frame_bytes=4096)
+    for round_ in range(3):
+        for stream in range(150):
+            outbox.push_batch(batch(ticker(f"stream-{stream}", round_)))
+    raw = outbox.take_frames()
+    assert len(raw) > 1 and json.loads(raw[0])["coalesced"] > 0
+    assert all(len(frame) < 4096 for frame in raw)
 
 
 def test_backlog_over_the_buffer_keeps_only_the_latest_ticker_per_stream_and_every_trade() -> None:

@@ -151,3 +151,22 @@ def test_client_that_stops_reading_trades_is_lagged_while_a_fast_client_keeps_it
                 assert longest_round < 0.25, f"publishing 500 events took {longest_round:.3f} s: ingest was held up"
 
     asyncio.run(scenario())
+
+
+def test_lagged_client_sees_contiguous_seq_up_to_and_including_the_lagged_frame_when_cut_off_mid_write() -> None:
+    """Small frames make the slow path number many frames per batch; the notice must not overtake them."""
+    async def scenario() -> None:
+        async with running(batch_ms=1, client_buffer_events=600, max_frame_bytes=4096) as (component, dispatcher):
+            async with await slow_client(component.url) as slow:
+                await recv(slow)
+                await subscribed(slow, channels=["trade"])
+                published = 0
+                while published < 200_000 and component.server.hub.status()["clients"] == 1:
+                    await publish_in_rounds(dispatcher, trade, published, 200, per_round=50)
+                    published += 200
+                frames, closed = await read_all(slow)
+        assert closed is not None and closed.rcvd is not None and closed.rcvd.code == 4001
+        assert frames[-1]["type"] == "lagged"
+        assert [f["seq"] for f in frames] == list(range(4, 4 + len(frames)))
+
+    asyncio.run(scenario())

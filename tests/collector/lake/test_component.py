@@ -4,10 +4,11 @@ keeps the collector streaming when the disk is full or the lake unwritable, and 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -15,11 +16,12 @@ import pytest
 
 from collector.dispatch import Dispatcher
 from collector.lake.component import LakeWriterComponent, lake_component
-from shared.events import Channel, Event, channel_of
+from collector.lake.sizes import event_bytes
+from shared.events import BookTop, Channel, Event, channel_of
 from shared.lake.layout import TMP_DIR
 from shared.settings import settings_from_mapping
 from shared.settings.lake import LakeSettings
-from tests.shared.lake.synthetic import mixed, trades
+from tests.shared.lake.synthetic import book, mixed, tickers, trades
 
 
 def _settings(root: Path, **kw: object) -> LakeSettings:
@@ -29,6 +31,16 @@ def _settings(root: Path, **kw: object) -> LakeSettings:
 def count(root: Path, channel: Channel) -> int:
     path = root / "market_data" / channel.value
     return ds.dataset(str(path), format="parquet").count_rows() if path.exists() else 0
+
+
+def books(n: int) -> list[Event]:
+    """Books of 10 levels a side, as the collector's default depth gives."""
+    return [BookTop(b.exchange, b.symbol, b.ts_event, b.ts_recv, tuple((100.0 - i, 1.0) for i in range(10)),
+                    tuple((101.0 + i, 1.0) for i in range(10)), b.sequence) for b in map(book, range(n))]
+
+
+def events_channel(events: list[Event]) -> Channel:
+    return channel_of(events[0])
 
 
 async def _until(condition: object, timeout: float = 5.0) -> None:
@@ -93,20 +105,63 @@ def test_stop_writes_everything_it_holds(tmp_path: Path) -> None:
         assert count(tmp_path, channel) == sum(1 for e in events if channel_of(e) is channel)
 
 
-def test_memory_is_bounded_and_dropped_rows_are_counted(tmp_path: Path) -> None:
+def fitting(events: list[Event], bound: int) -> int:
+    """How many of `events`, in order, fit in `bound` bytes by the writer's estimate."""
+    held = 0
+    for n, event in enumerate(events):
+        held += event_bytes(event)
+        if held > bound:
+            return n
+    return len(events)
+
+
+@pytest.mark.parametrize("make", [tickers, books], ids=["tickers", "books_of_10_levels"])
+def test_memory_is_bounded_in_bytes_and_overflow_is_counted_and_logged_once(
+    tmp_path: Path, make: Callable[[int], list[Event]], caplog: pytest.LogCaptureFixture
+) -> None:
+    bound = 64 * 1024
+    events = make(2_000)
+    fit = fitting(events, bound)
+
     async def main() -> LakeWriterComponent:
         dispatcher = Dispatcher()
-        writer = LakeWriterComponent(_settings(tmp_path, flush_interval_s=60, flush_rows=100, max_buffered_rows=100), dispatcher)
+        writer = LakeWriterComponent(_settings(tmp_path, flush_interval_s=60, max_buffered_bytes=bound), dispatcher)
         await writer.start()
-        for event in trades(150):
+        for event in events:  # all before the loop turns: no flush can make room
             dispatcher.publish(event)
         stats = writer.stats()
-        assert stats.rows_buffered == 100 and stats.rows_unwritten == 50
+        assert stats.rows_buffered == fit and stats.bytes_buffered <= bound
+        assert stats.rows_overflowed == stats.rows_unwritten == len(events) - fit
         await writer.stop()
         return writer
 
-    writer = asyncio.run(main())
-    assert count(tmp_path, Channel.TRADE) == 100 and writer.stats().rows_unwritten == 50
+    with caplog.at_level(logging.WARNING, logger="collector.lake.component"):
+        writer = asyncio.run(main())
+    assert count(tmp_path, events_channel(events)) == fit and writer.stats().rows_overflowed == len(events) - fit
+    warnings = [r.getMessage() for r in caplog.records if "max_buffered_bytes" in r.getMessage()]
+    assert len(warnings) == 1 and "1 dropped" in warnings[0], warnings
+
+
+def test_bounds_are_bytes_not_rows_a_deep_book_takes_the_room_of_many_tickers() -> None:
+    bound = 1 << 20
+    assert fitting(tickers(20_000), bound) > 8 * fitting(books(20_000), bound)
+
+
+def test_buffers_holding_half_the_byte_bound_are_written_before_the_interval(tmp_path: Path) -> None:
+    bound = 64 * 1024
+    events = tickers(fitting(tickers(1_000), bound // 2) + 1)
+
+    async def main() -> None:
+        dispatcher = Dispatcher()
+        writer = LakeWriterComponent(_settings(tmp_path, flush_interval_s=60, max_buffered_bytes=bound), dispatcher)
+        await writer.start()
+        for event in events:
+            dispatcher.publish(event)
+        await _until(lambda: writer.stats().rows_written == len(events), timeout=3)
+        assert writer.stats().bytes_buffered == 0
+        await writer.stop()
+
+    asyncio.run(main())
 
 
 def test_flush_runs_off_the_event_loop(tmp_path: Path) -> None:
@@ -114,7 +169,7 @@ def test_flush_runs_off_the_event_loop(tmp_path: Path) -> None:
 
     async def main() -> tuple[float, float]:
         dispatcher = Dispatcher()
-        writer = LakeWriterComponent(_settings(tmp_path, flush_interval_s=0.05, flush_rows=1_000_000, max_buffered_rows=1_000_000), dispatcher)
+        writer = LakeWriterComponent(_settings(tmp_path, flush_interval_s=0.05, flush_rows=1_000_000), dispatcher)
         await writer.start()
         for event in events:
             dispatcher.publish(event)
@@ -215,28 +270,31 @@ def _fill(path: Path) -> None:
 def test_disk_full_keeps_streaming_counts_drops_and_resumes(tiny_fs: Path) -> None:
     root = tiny_fs / "lake"
     filler = tiny_fs / "filler"
-    bound = 2_000
+    bound = 512 * 1024
+    kept: list[int] = []
 
     async def main() -> None:
         dispatcher = Dispatcher()
         seen: list[Event] = []
         dispatcher.attach(seen.append)
-        writer = LakeWriterComponent(_settings(root, flush_interval_s=0.05, flush_rows=bound, max_buffered_rows=bound), dispatcher)
+        writer = LakeWriterComponent(_settings(root, flush_interval_s=0.05, max_buffered_bytes=bound), dispatcher)
         await writer.start()
         _fill(filler)
         for event in trades(1_500):
             dispatcher.publish(event)
         await _until(lambda: writer.stats().failing)
-        for event in trades(1_500, start=1_500):
+        for event in trades(3_000, start=1_500):
             dispatcher.publish(event)
         stats = writer.stats()
-        assert len(seen) == 3_000
+        assert len(seen) == 4_500
         assert stats.last_error is not None and "No space left" in stats.last_error
-        assert stats.rows_buffered == bound and stats.rows_unwritten == 3_000 - bound
+        assert stats.bytes_buffered <= bound and stats.rows_overflowed > 0
+        assert stats.rows_buffered + stats.rows_unwritten == 4_500 and stats.rows_unwritten == stats.rows_overflowed
+        kept.append(stats.rows_buffered)
         filler.unlink()
-        await _until(lambda: writer.stats().rows_written == bound and not writer.stats().failing)
+        await _until(lambda: writer.stats().rows_written == kept[0] and not writer.stats().failing)
         await writer.stop()
 
     asyncio.run(main())
-    assert count(root, Channel.TRADE) == bound
+    assert count(root, Channel.TRADE) == kept[0]
     assert list((root / TMP_DIR).iterdir()) == []

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from collector.lake.encode import encode, split
-from shared.events import Channel, Trade
+from collector.lake.replay import to_events
+from shared.events import Channel, Ticker, Trade
 from shared.lake.layout import NS_PER_DAY
 from shared.lake.schema import schema_for
 from tests.shared.lake.synthetic import T0, book, status, trades
@@ -74,3 +76,15 @@ def test_rows_of_an_exchange_that_cannot_be_a_directory_are_counted_not_written(
     bad = Trade("Bad/Name", "BTC-USDT", T0, T0, "x", trades(1)[0].side, 1.0, 1.0)
     parts, rejected = split(encode(Channel.TRADE, [*trades(4), bad]))
     assert rejected == 1 and sum(t.num_rows for _, t in parts) == 4
+
+
+def test_unknown_ticker_sizes_and_exchange_time_are_stored_as_null_not_nan_and_read_back_unknown() -> None:
+    unknown = Ticker("gateio", "BTC-USDT", None, T0, 65000.0, None, 65000.5, None)
+    known = Ticker("gateio", "BTC-USDT", T0 - 5, T0 + 1, 65000.0, 1.5, 65000.5, 2.0)
+    ((_, table),), rejected = split(encode(Channel.TICKER, [unknown, known]))
+    assert rejected == 0
+    assert table.column("bid_size").to_pylist() == [None, 1.5]
+    assert table.column("ask_size").null_count == 1 and table.column("ts_event").null_count == 1
+    assert pc.sum(pc.is_nan(table.column("bid_size"))).as_py() == 0
+    read_back = to_events(Channel.TICKER, table.append_column("exchange", pa.array(["gateio"] * 2)))
+    assert read_back == [unknown, known]

@@ -12,7 +12,7 @@ def test_defaults_write_locally_every_few_seconds_with_bounded_memory() -> None:
     lake = settings_from_mapping({}).lake
     assert lake.enabled and lake.root == "data"
     assert 0 < lake.flush_interval_s <= 10
-    assert lake.flush_rows <= lake.max_buffered_rows
+    assert 64 << 20 <= lake.max_buffered_bytes <= 1 << 30
     assert lake.small_file_bytes <= lake.target_file_bytes
     assert lake.retention_days is None
 
@@ -23,7 +23,8 @@ def test_defaults_write_locally_every_few_seconds_with_bounded_memory() -> None:
         ({"root": "gs://bucket"}, "lake.root"),
         ({"root": "s3://"}, "lake.root"),
         ({"flush_interval_s": 0}, "lake.flush_interval_s"),
-        ({"flush_rows": 10, "max_buffered_rows": 5}, "lake"),
+        ({"max_buffered_bytes": 1000}, "lake.max_buffered_bytes"),
+        ({"max_buffered_rows": 1_000_000}, "lake.max_buffered_rows"),
         ({"compaction": {"target_file_mb": 1, "small_file_mb": 2}}, "lake"),
         ({"s3": {"endpoint_url": "127.0.0.1:9000"}}, "lake.s3.endpoint_url"),
         ({"retention_days": 0}, "lake.retention_days"),

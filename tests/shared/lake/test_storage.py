@@ -12,6 +12,7 @@ import pytest
 from shared.lake.layout import TMP_DIR
 from shared.lake.storage import TempParquet, list_dir, open_lake, read_bytes, write_bytes, write_table
 from shared.settings.lake import LakeSettings, S3Settings
+from tests.fsyncs import dir_synced_with, record_fsyncs
 
 TABLE = pa.table({"a": list(range(1000))})
 
@@ -58,3 +59,14 @@ def test_small_files_round_trip(tmp_path: Path) -> None:
     write_bytes(lake, "x/y.json", b"{}", "y.tmp")
     assert read_bytes(lake, "x/y.json") == b"{}"
     assert list_dir(lake, TMP_DIR) == []
+
+
+def test_a_small_file_is_durable_with_its_name_and_every_directory_level_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "lake"
+    synced = record_fsyncs(monkeypatch)
+    write_bytes(open_lake(LakeSettings(root=str(root))), "_lake/txn/trade/t1.commit.json", b"{}", "r-t1.commit.tmp")
+    record = root / "_lake/txn/trade/t1.commit.json"
+    assert root / TMP_DIR / "r-t1.commit.tmp" in [s.path for s in synced]
+    for entry in (record, record.parent, record.parent.parent, root / "_lake", root):
+        assert dir_synced_with(synced, entry), f"{entry.name} is not durable in {entry.parent}"
+
