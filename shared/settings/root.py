@@ -11,6 +11,7 @@ from shared.settings.lake import LakeSettings
 from shared.settings.market import EndpointKind, ExchangeSettings
 from shared.settings.server import ServerSettings
 from shared.settings.sim import SimSettings
+from shared.settings.trader import TraderSettings, trader_problem
 
 
 class Settings(Section):
@@ -20,6 +21,7 @@ class Settings(Section):
     server: ServerSettings = ServerSettings()
     lake: LakeSettings = LakeSettings()
     api: ApiSettings = ApiSettings()
+    trader: TraderSettings = TraderSettings()
 
     @model_validator(mode="after")
     def _exchanges_known(self) -> Settings:
@@ -42,6 +44,13 @@ class Settings(Section):
                         f"exchanges.{name}.symbols.{i}",
                         f"unknown symbol {symbol!r} on venue '{name}' (the sim lists: {', '.join(self.sim.symbols)})",
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _trader_consistent(self) -> Settings:
+        problem = trader_problem(self.trader, self.exchanges, self.sim)
+        if problem:
+            raise _KeyedError(*problem)
         return self
 
 

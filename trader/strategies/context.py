@@ -1,0 +1,99 @@
+"""What every strategy reads and returns: the context of one evaluation, its plan, its inventory needs,
+and the sizing search they share. A strategy proposes; it never holds an executor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import TypeVar
+
+from shared.trading import Balances, Instruments, Proposal
+from trader.market import DecimalLevels, MarketView
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyContext:
+    view: MarketView
+    balances: Balances
+    instruments: Instruments
+    now: int
+    new_id: Callable[[], str]  # proposal ids; a counter in backtests, so two runs give the same ids
+
+    def sides(self, venue: str, symbol: str) -> tuple[DecimalLevels, DecimalLevels] | None:
+        """(bids, asks) as Decimals if the venue/symbol is tradeable now, else None."""
+        if not self.view.tradeable(venue, symbol, self.now):
+            return None
+        return self.view.decimal_sides(venue, symbol)
+
+    def received_at(self, *keys: tuple[str, str]) -> int:
+        """Receive time of the newest of these books: the market data a proposal is based on."""
+        return max((book.ts_recv for key in keys if (book := self.view.book(*key))), default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    client_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One evaluation's output: new proposals for the risk manager, and resting orders to cancel first."""
+
+    proposals: tuple[Proposal, ...] = ()
+    cancels: tuple[Cancel, ...] = ()
+
+
+NOTHING = Plan()
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """A balance one direction of a strategy instance needs on a venue to trade at its configured size."""
+
+    instance_id: str
+    direction: str
+    venue: str
+    asset: str
+    amount: Decimal
+
+
+class Fit(Enum):
+    OK = "ok"
+    TOO_SMALL = "too_small"  # under a venue minimum: a larger size may pass
+    TOO_BIG = "too_big"  # past the books' depth, a balance, or the edge: a smaller size may pass
+
+
+def largest_fit(n_max: int, evaluate: Callable[[int], tuple[Fit, T | None]]) -> T | None:
+    """The result for the largest n in 1..n_max that fits, by bisection.
+
+    The full size is tried first, as it usually fits or the books show nothing. Fit is taken to fall as n
+    grows past the depth and the edge; a result is only ever one `evaluate` accepted, so where that
+    does not hold the search can miss a size, never propose a bad one.
+    """
+    if n_max < 1:
+        return None
+    fit, result = evaluate(n_max)
+    if fit is Fit.OK:
+        return result
+    if fit is Fit.TOO_SMALL:
+        return None
+    low, high, best = 0, n_max, None
+    while high - low > 1:
+        middle = (low + high) // 2
+        fit, result = evaluate(middle)
+        if fit is Fit.TOO_BIG:
+            high = middle
+        else:
+            low = middle
+            if fit is Fit.OK:
+                best = result
+    return best
+
+
+def quantize_bps(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"))
