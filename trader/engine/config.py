@@ -1,0 +1,20 @@
+"""The engine's own parameters: the time bounds and retries of the leg controller, and what it keeps for status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_S = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    time_bound_ns: int = 5 * _S  # every leg of an arbitrage filled by then, or its exposure goes to hedging
+    hedge_time_ns: int = 10 * _S  # hedges filled within this of the hedging's start, or the attempt fails unhedged
+    retries: int = 1  # a leg that fails (rejected, canceled short, timed out) is sent again this often
+    hedge_retries: int = 2  # and a hedge this often
+    send_timeout_s: float = 10.0  # an executor answer slower than this is looked up by client order id
+    poll_s: float = 0.05  # how often a waiting leg controller looks at the clock for its deadline
+    recent_arbitrages: int = 100  # kept for the status
+    latency_samples: int = 10_000  # tick-to-decision reservoir
+    accounts: tuple[str, ...] = ("main",)

@@ -1,0 +1,386 @@
+"""The leg controller: drives one arbitrage attempt through its legs until it is final.
+
+Legs go one after another (a chained leg trades what the one before it yielded). Each order is sent the
+journaled way (`trader.execution.journaled.send`): its intent, with the attempt that sends it, is
+committed before the executor hears of it. What the executor answers, and fills that come later
+(a resting order crossed by the market, routed here by the engine), are read back from the journal,
+which is the one record the controller trusts.
+
+- A leg that ends short (rejected, canceled, never sent) is sent again for what remains, up to
+  `retries` times, before the attempt's deadline and while its venue is tradeable.
+- Otherwise, if nothing filled the attempt is aborted; if anything did, its exposure is hedged at once
+  with market orders on the other venue (`hedging`), or for limit-then-hedge each maker fill is hedged
+  by `limit_hedge.hedge`. Hedges are decided by the risk manager (only funding can stop them), retried
+  `hedge_retries` times within `hedge_time_ns`.
+- Exposure that cannot be hedged ends the attempt failed-unhedged, with an `ExposureUnhedged` report
+  that the engine counts against the limits (safe mode). No attempt ends one-legged without one.
+Every transition is journaled (`record_attempt`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shared.clock import Clock
+from shared.trading import (
+    ArbitrageAttempt,
+    ArbitrageLeg,
+    ArbitrageState,
+    Balances,
+    CancelOrder,
+    Instruments,
+    Intent,
+    InvalidTransition,
+    Leg,
+    LegStatus,
+    Order,
+    OrderStatus,
+    Proposal,
+    StrategyInstance,
+    StrategyKind,
+    SubmitOrder,
+    Verdict,
+)
+from trader.engine.config import EngineConfig
+from trader.engine.hedging import hedge_legs
+from trader.engine.pnl import exposure_by_venue
+from trader.engine.reports import ExposureUnhedged
+from trader.execution import ExecutionQueues
+from trader.execution.journaled import send
+from trader.journal import Journal
+from trader.market import MarketView
+from trader.risk import Portfolio, RiskManager
+from trader.strategies import StrategyContext, limit_hedge
+
+LOG = logging.getLogger("trader.engine")
+ZERO = Decimal(0)
+_L = LegStatus
+_OPEN_LEG = (_L.SENT, _L.PARTIALLY_FILLED)
+
+
+@dataclass(frozen=True, slots=True)
+class LegServices:
+    """What a leg controller uses, handed down by the engine."""
+
+    journal: Journal
+    queues: ExecutionQueues
+    risk: RiskManager
+    view: MarketView
+    instruments: Instruments
+    clock: Clock
+    config: EngineConfig
+    portfolio: Callable[[], Portfolio]
+    context: Callable[[int], StrategyContext]
+    new_id: Callable[[], str]  # proposal ids for hedges
+    on_change: Callable[[ArbitrageAttempt], None]  # after every journaled transition
+    on_report: Callable[[ExposureUnhedged], None]
+    refresh: Callable[[], Awaitable[Balances]]  # balances from the executor, before hedging
+
+
+def apply_journal(journal: Journal, attempt: ArbitrageAttempt, now: int) -> ArbitrageAttempt:
+    """The attempt with every fill and order end the journal holds for its legs and hedges applied."""
+    for hedging in (False, True):
+        for index in range(len(attempt.hedges if hedging else attempt.legs)):
+            leg = (attempt.hedges if hedging else attempt.legs)[index]
+            seen = {f.trade_id for f in leg.fills}
+            for cid in leg.orders:
+                for fill in journal.fills(cid):
+                    if fill.trade_id not in seen:
+                        attempt = attempt.hedge_filled(index, fill, now) if hedging else attempt.filled(index, fill, now)
+            leg = (attempt.hedges if hedging else attempt.legs)[index]
+            last = journal.order(leg.orders[-1]) if leg.orders else None
+            if last is not None and last.is_final and leg.status in _OPEN_LEG:
+                reason = f"order {last.client_order_id} {last.status}" + (f": {last.reason}" if last.reason else "")
+                if not hedging:
+                    attempt = attempt.failed(index, reason, now)
+                elif attempt.state is ArbitrageState.HEDGING:
+                    attempt = attempt.hedge_failed(index, reason, now)
+    return attempt
+
+
+async def cancel_journaled(journal: Journal, queues: ExecutionQueues, order: Order, reason: str, now: int) -> Order:
+    """Cancel an open order through its queue and journal the answer."""
+    update = await queues.cancel(CancelOrder(order.client_order_id, order.venue, order.account, order.symbol, now, reason))
+    result = journal.order(order.client_order_id) or order
+    for event in update.events:
+        result = journal.record(event)
+    return result
+
+
+class LegController:
+    def __init__(self, attempt: ArbitrageAttempt, services: LegServices, instance: StrategyInstance | None = None,
+                 on_handed: Callable[[], None] | None = None) -> None:
+        self.attempt = attempt
+        self._s = services
+        self._instance = instance
+        self._on_handed = on_handed
+        self._wake = asyncio.Event()
+        self._retries: dict[tuple[bool, int], int] = {}
+        self._canceling: set[str] = set()
+        self._hedge_started: int | None = None
+        self._hedged_maker = attempt.legs[0].filled if attempt.hedges else ZERO
+        self._unhedgeable: list[str] = []
+        self.report: ExposureUnhedged | None = None
+        self.sending = False  # an order of this attempt is on its way to the executor
+
+    # the engine's side ----------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Something happened to one of its orders (a fill, a cancel): look at the journal again."""
+        self._wake.set()
+
+    def open_orders(self) -> tuple[str, ...]:
+        """Client order ids of its legs and hedges that may still be open at the venue."""
+        return tuple(leg.orders[-1] for leg in (*self.attempt.legs, *self.attempt.hedges) if leg.orders and leg.status in _OPEN_LEG)
+
+    async def run(self) -> ArbitrageAttempt:
+        try:
+            while True:
+                self._sync()
+                if self.attempt.is_final:
+                    break
+                if await self._step():
+                    await self._sleep()
+        except asyncio.CancelledError:
+            raise  # shutdown's grace ran out: the attempt stays in flight in the journal, for recovery
+        except Exception as error:
+            LOG.exception("arbitrage %s: controller failed", self.attempt.id)
+            self._s.risk.error(self._s.clock(), f"arbitrage {self.attempt.id}: {error}")
+            if not self.attempt.is_final:
+                self._commit(self.attempt.abandon(f"controller failed: {type(error).__name__}: {error}", self._s.clock()))
+        self.finish()
+        return self.attempt
+
+    # steps ---------------------------------------------------------------------------
+
+    async def _step(self) -> bool:
+        """Do the next thing; True when there is nothing to do until woken."""
+        a, now = self.attempt, self._s.clock()
+        if a.state is ArbitrageState.HEDGING:
+            return await self._step_hedging(now)
+        if a.kind is StrategyKind.LIMIT_HEDGE:
+            return await self._step_maker(now)
+        for index, leg in enumerate(a.legs):
+            if leg.status is _L.FILLED:
+                continue
+            if leg.status is _L.PROPOSED:
+                blocked = self._blocked(leg.leg, now)
+                if blocked:
+                    return await self._give_up(f"leg {index} not sent: {blocked}")
+                await self._send(False, index, leg.leg.amount)
+                return False
+            if leg.status in _OPEN_LEG:
+                if now > a.deadline_ns:
+                    await self._cancel(leg, "past the arbitrage's time bound")
+                return True
+            why = self._no_retry(False, index, leg, now, a.deadline_ns)
+            if why is None:
+                await self._send(False, index, self._retry_amount(leg))
+                return False
+            return await self._give_up(f"leg {index} ({leg.leg.venue} {leg.leg.side} {leg.leg.symbol}) failed: {leg.reason}; {why}")
+        return True
+
+    async def _step_hedging(self, now: int) -> bool:
+        a = self.attempt
+        if self._hedge_started is None:
+            self._hedge_started = now
+        deadline = self._hedge_started + self._s.config.hedge_time_ns
+        for index, hedge in enumerate(a.hedges):
+            if hedge.status in (_L.FILLED, _L.SKIPPED):
+                continue
+            if hedge.status is _L.PROPOSED:
+                await self._send(True, index, hedge.leg.amount)
+                return False
+            if hedge.status in _OPEN_LEG:
+                if now > deadline:
+                    await self._cancel(hedge, "past the hedging time bound")
+                return True
+            why = self._no_retry(True, index, hedge, now, deadline)
+            if why is None:
+                await self._send(True, index, self._retry_amount(hedge))
+                return False
+            self._commit(a.abandon(f"hedge {index} ({hedge.leg.venue} {hedge.leg.side} {hedge.leg.symbol}) failed: {hedge.reason}; {why}", now))
+            return False
+        if a.kind is StrategyKind.LIMIT_HEDGE:
+            return await self._step_maker(now)
+        return True
+
+    async def _step_maker(self, now: int) -> bool:
+        """Limit-then-hedge: the resting maker order (leg 0) rests until it fills or is canceled; each fill is hedged at once."""
+        a = self.attempt
+        maker = a.legs[0]
+        if maker.status is _L.PROPOSED:
+            why = self._blocked(maker.leg, now, deadline=False)
+            if why:
+                self._commit(a.abandon(f"maker order not sent: {why}", now))
+                return False
+            await self._send(False, 0, maker.leg.amount)
+            return False
+        unhedged = maker.filled - self._hedged_maker
+        if unhedged > 0:
+            proposal = self._maker_hedge(unhedged, now)
+            if proposal is not None:
+                return await self._hedge_with(proposal, f"maker fill of {unhedged} hedged", now)
+            if maker.status not in _OPEN_LEG and a.state is not ArbitrageState.HEDGING:
+                self._commit(a.abandon(f"the maker order ended with {unhedged} filled, under the hedge venue's minimum", now))
+                return False
+        if maker.status is _L.FAILED and not a.anything_filled:
+            self._commit(a.abandon(f"maker order ended: {maker.reason}", now))
+            return False
+        return True
+
+    # hedging ---------------------------------------------------------------------------
+
+    async def _give_up(self, why: str) -> bool:
+        a, now = self.attempt, self._s.clock()
+        if not a.anything_filled:
+            self._commit(a.abandon(why, now))
+            return False
+        try:
+            balances: Balances | None = await self._s.refresh()
+        except Exception as error:
+            self._s.risk.error(now, f"balances before hedging {a.id}: {error}")
+            balances = None
+        plan = hedge_legs(a, self._s.instruments, self._s.view, now, a.legs[0].leg.account, balances)
+        self._unhedgeable += plan.unhedgeable
+        if not plan.legs:
+            self._commit(a.abandon(f"{why}; nothing to hedge with: {'; '.join(plan.unhedgeable)}", now))
+            return False
+        return await self._hedge_with(self._hedge_proposal(plan.legs, now), why, now)
+
+    async def _hedge_with(self, proposal: Proposal, why: str, now: int) -> bool:
+        a = self.attempt
+        decision = self._s.risk.decide(proposal, self._s.portfolio(), now)
+        self._s.journal.record_decision(decision)
+        if decision.verdict is not Verdict.APPROVED:
+            self._commit(a.abandon(f"{why}; the hedge was {decision.verdict}: {decision.reason}: {decision.detail}", now))
+            return False
+        if a.kind is StrategyKind.LIMIT_HEDGE:
+            self._hedged_maker = a.legs[0].filled
+        if a.state is not ArbitrageState.HEDGING:
+            self._hedge_started = now
+        self._commit(a.start_hedging(decision.proposal.legs, why, now))
+        return False
+
+    def _maker_hedge(self, unhedged: Decimal, now: int) -> Proposal | None:
+        instance = self._instance
+        if instance is None:  # resumed after a restart with its instance gone: hedge the exposure as it is
+            plan = hedge_legs(self.attempt, self._s.instruments, self._s.view, now, self.attempt.legs[0].leg.account)
+            return self._hedge_proposal(plan.legs, now) if plan.legs else None
+        return limit_hedge.hedge(self._s.context(now), instance, self.attempt.legs[0].leg.side, unhedged, self.attempt.id)
+
+    def _hedge_proposal(self, legs: tuple[Leg, ...], now: int) -> Proposal:
+        a = self.attempt
+        return Proposal(self._s.new_id(), a.instance_id, a.kind, Intent.HEDGE, "hedge", legs, ZERO, ZERO, a.profit_asset, now, now, a.id)
+
+    # orders ---------------------------------------------------------------------------
+
+    def _blocked(self, leg: Leg, now: int, deadline: bool = True) -> str:
+        if deadline and now > self.attempt.deadline_ns:
+            return f"past the time bound by {(now - self.attempt.deadline_ns) / 1e9:.3f}s"
+        state = self._s.view.tradability(leg.venue, leg.symbol, now)
+        return "" if state.ok else f"{state.reason}: {state.detail}"
+
+    def _no_retry(self, hedging: bool, index: int, leg: ArbitrageLeg, now: int, deadline: int) -> str | None:
+        """Why a failed leg or hedge is not sent again, or None to send it."""
+        used = self._retries.get((hedging, index), 0)
+        if used >= (self._s.config.hedge_retries if hedging else self._s.config.retries):
+            return f"{used} retries used"
+        if now > deadline:
+            return "out of time"
+        if not hedging:
+            state = self._s.view.tradability(leg.leg.venue, leg.leg.symbol, now)
+            if not state.ok:
+                return f"{state.reason}: {state.detail}"
+        spec = self._s.instruments.spec(leg.leg.venue, leg.leg.symbol)
+        short = spec.shortfall(self._retry_amount(leg), leg.leg.worst_price)
+        if short:
+            return short
+        self._retries[(hedging, index)] = used + 1
+        return None
+
+    def _retry_amount(self, leg: ArbitrageLeg) -> Decimal:
+        return self._s.instruments.spec(leg.leg.venue, leg.leg.symbol).round_amount(leg.remaining)
+
+    async def _send(self, hedging: bool, index: int, amount: Decimal) -> None:
+        a, now = self.attempt, self._s.clock()
+        leg = (a.hedges if hedging else a.legs)[index].leg
+        cid = f"{a.id}-o{len(a.order_ids()) + 1}"
+        command = SubmitOrder(cid, leg.venue, leg.account, leg.symbol, leg.side, leg.type, amount, leg.price, leg.time_in_force, now,
+                              attempt_id=a.id, proposal_id=a.proposal_id)
+        sent = a.hedge_sent(index, cid, now) if hedging else a.sent(index, cid, now)
+        self.attempt = sent  # journaled with the order's intent, in one commit
+        self._s.on_change(sent)
+        self.sending = True
+        try:
+            order = await send(self._s.journal, self._s.queues, command, self._s.clock, sent, timeout_s=self._s.config.send_timeout_s,
+                               on_handed=self._handed)
+        except Exception as error:  # not even the look-up answered: reconciliation settles the order later
+            self._s.risk.error(self._s.clock(), f"order {cid}: {error}")
+            self._sync()
+            current = (self.attempt.hedges if hedging else self.attempt.legs)[index]
+            if current.status in _OPEN_LEG:
+                failed = self.attempt.hedge_failed if hedging else self.attempt.failed
+                self._commit(failed(index, f"order {cid} unknown after {type(error).__name__}: {error}", self._s.clock()))
+            return
+        finally:
+            self.sending = False
+        end = self._s.clock()
+        if order.filled > 0:
+            self._s.risk.order_succeeded(end)
+        elif order.status in (OrderStatus.REJECTED, OrderStatus.CANCELED):
+            self._s.risk.order_failed(end, f"order {cid} {order.status}: {order.reason}")
+
+    def _handed(self) -> None:
+        if self._on_handed is not None:
+            self._on_handed()
+            self._on_handed = None  # tick-to-decision ends with the first order
+
+    async def _cancel(self, leg: ArbitrageLeg, reason: str) -> None:
+        cid = leg.orders[-1]
+        order = self._s.journal.order(cid)
+        if cid in self._canceling or order is None or not order.is_open:
+            return
+        self._canceling.add(cid)
+        await cancel_journaled(self._s.journal, self._s.queues, order, reason, self._s.clock())
+
+    # bookkeeping -----------------------------------------------------------------------
+
+    def _sync(self) -> None:
+        try:
+            synced = apply_journal(self._s.journal, self.attempt, self._s.clock())
+        except InvalidTransition as error:
+            self._s.risk.error(self._s.clock(), f"arbitrage {self.attempt.id}: {error}")
+            LOG.error("arbitrage %s: %s", self.attempt.id, error)
+            return
+        if synced is not self.attempt:
+            self._commit(synced)
+
+    def _commit(self, attempt: ArbitrageAttempt) -> None:
+        self._s.journal.record_attempt(attempt)
+        self.attempt = attempt
+        self._s.on_change(attempt)
+
+    async def _sleep(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), self._s.config.poll_s)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    def finish(self) -> None:
+        """Report the attempt if it ended with exposure it could not hedge."""
+        a = self.attempt
+        exposure = a.exposure()
+        if a.state is not ArbitrageState.FAILED_UNHEDGED and not (self._unhedgeable and exposure and a.is_final):
+            return
+        reason = a.reason or "; ".join(self._unhedgeable)
+        self.report = ExposureUnhedged(a.id, a.instance_id, exposure, exposure_by_venue(a), reason, self._s.clock())
+        detail = ", ".join(f"{amount} {asset}" for asset, amount in exposure.items()) or "none"
+        self._s.journal.record_risk_event("unhedged", a.id, f"exposure {detail}: {reason}")
+        LOG.error("arbitrage %s ended unhedged with %s: %s", a.id, detail, reason)
+        self._s.on_report(self.report)
