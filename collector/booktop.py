@@ -35,21 +35,17 @@ def read_side(side: Any, depth: int, keep: int, bid: bool) -> SideTop:
 
 def apply_changes(current: SideTop, changes: Any, bid: bool, depth: int, keep: int, side: Any) -> SideTop:
     """`current` after `changes` ((price, size) pairs, size 0 deletes), reading `side` only when needed."""
-    if not changes:
-        return current
     edge = current.complete_to
-    if edge is not None:
-        # Changes beyond what is known cannot enter the kept levels; in a deep book that is most of them.
-        if bid:
-            changes = [c for c in changes if float(c[0]) >= edge]
-        else:
-            changes = [c for c in changes if float(c[0]) <= edge]
-        if not changes:
-            return current
-    levels = list(current.levels)
-    keys = list(current.keys)
+    levels: list[Level] | None = None
+    keys: list[float] = []
     for change in changes:
         price = float(change[0])
+        # Changes beyond what is known cannot enter the kept levels; in a deep book that is most of them.
+        if edge is not None and (price < edge if bid else price > edge):
+            continue
+        if levels is None:
+            levels = list(current.levels)
+            keys = list(current.keys)
         size = float(change[1])
         key = -price if bid else price
         i = bisect_left(keys, key)
@@ -63,6 +59,8 @@ def apply_changes(current: SideTop, changes: Any, bid: bool, depth: int, keep: i
         else:
             keys.insert(i, key)
             levels.insert(i, (price, size))
+    if levels is None:
+        return current
     if len(levels) < depth and edge is not None:
         return read_side(side, depth, keep, bid)  # lost levels that only the whole book can refill
     if len(levels) > keep:

@@ -8,6 +8,7 @@ import typer
 
 from spreadlake.lake_cli import lake_app
 from spreadlake.settings_file import ConfigOption, load_or_exit
+from spreadlake.trader_cli import trader_app
 
 app = typer.Typer(help="spreadlake: crypto market data collector, Parquet lake, analyses and arbitrage.",
                   no_args_is_help=True, add_completion=False)
@@ -117,6 +118,7 @@ def replay_lake(
 
 
 app.add_typer(lake_app, name="lake")
+app.add_typer(trader_app, name="trader")
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""`spreadlake demo`: simulated venues (a child process) + the collector, with live rates, until Ctrl-C."""
+"""`spreadlake demo`: simulated venues (a child process), the collector and the trader on paper, with live
+event rates, each arbitrage the trader takes and its running PnL, until Ctrl-C.
+
+The collector and the trader share one event loop here; the trader starts once the collector streams and
+stops first, while the collector still feeds it the books its last legs fill against."""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from collector.app import build_service, log_to_stderr, run_until_stopped
+from collector.app import build_service, log_to_stderr
+from collector.service import CollectorService, install_stop_signals
 from shared.settings import Settings
+from trader.service import TraderService
 
 LOG = logging.getLogger("demo")
 
@@ -44,6 +50,11 @@ def banner(settings: Settings, config: Path) -> str:
         lines.append(f"    try: spreadlake tail --config {config}   (filter: --channel trade --exchange binance)")
     if settings.api.enabled:
         lines.append(f"  REST API: http://{settings.api.host}:{settings.api.port}/health and /metrics")
+    trader = settings.trader
+    if trader.instances:
+        lines.append(f"  trader ({trader.mode.value}): {', '.join(i.id for i in trader.instances)}; journal {trader.journal_path}")
+        if trader.api.enabled:
+            lines.append(f"    API: http://{trader.api.host}:{trader.api.port}/status (/docs)   try: spreadlake trader status --config {config}")
     lines.append(f"  see the normalized stream yourself: spreadlake collector --config {config} --print")
     lines.append("  Ctrl-C stops everything.")
     return "\n".join(lines)
@@ -51,17 +62,48 @@ def banner(settings: Settings, config: Path) -> str:
 
 def main(settings: Settings, config: Path, duration_s: float | None) -> int:
     log_to_stderr(settings, logging.WARNING)
+    logging.getLogger("trader.risk").setLevel(logging.ERROR)  # a line per denied proposal: the journal keeps them
     sim = subprocess.Popen([sys.executable, "-m", "spreadlake", "sim", "--config", str(config)])
     try:
         ports = [v.rest_port for v in settings.sim.venues.values()] + [v.ws_port for v in settings.sim.venues.values()]
         wait_for_ports(settings.sim.host, ports, 60.0, sim)
         print(banner(settings, config), flush=True)
-        service = build_service(settings, str(config), report=lambda line: print(line, flush=True), report_interval_s=3.0)
-        asyncio.run(run_until_stopped(service, duration_s))
+        service = build_service(settings, str(config), report=say, report_interval_s=3.0)
+        trader = TraderService(settings, report=lambda line: say(f"trader: {line}")) if settings.trader.instances else None
+        asyncio.run(run(service, trader, duration_s))
         print(f"demo finished; events per venue and channel: {service.counts()}", flush=True)
         return 0
     finally:
         _stop_child(sim)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def run(collector: CollectorService, trader: TraderService | None, duration_s: float | None) -> None:
+    """The collector until stopped; the trader beside it once the collector streams (it starts nothing if its check fails)."""
+    stop, collector_stop = asyncio.Event(), asyncio.Event()
+    install_stop_signals(stop, lambda name: LOG.info("%s received: shutting down", name))
+    if duration_s is not None:
+        asyncio.get_running_loop().call_later(duration_s, stop.set)
+    collecting = asyncio.create_task(collector.run(collector_stop))
+    trading: asyncio.Task[int] | None = None
+    try:
+        ready, stopped = asyncio.create_task(collector.ready.wait()), asyncio.create_task(stop.wait())
+        await asyncio.wait({ready, stopped, collecting}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if trader is not None and collector.ready.is_set() and not stop.is_set():
+            trading = asyncio.create_task(trader.run(stop))
+        await asyncio.wait({stopped, collecting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.set()
+        if trading is not None:  # it stops first: its last legs need the books
+            (outcome,) = await asyncio.gather(trading, return_exceptions=True)
+            if isinstance(outcome, BaseException):
+                LOG.error("the trader failed", exc_info=outcome)
+        collector_stop.set()
+        await collecting
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:

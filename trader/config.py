@@ -77,6 +77,8 @@ class TraderConfig:
     market_view: MarketViewConfig
     paper: PaperConfig
     api: ApiConfig
+    reconcile_interval_ns: int = 10_000_000_000
+    summary_interval_ns: int = 10_000_000_000
 
 
 def trader_config(settings: Settings) -> TraderConfig:
@@ -92,6 +94,8 @@ def trader_config(settings: Settings) -> TraderConfig:
         market_view=market_view_config(trader),
         paper=paper_config(trader),
         api=ApiConfig(trader.api.enabled, trader.api.host, trader.api.port, trader.api.token_value()),
+        reconcile_interval_ns=_ns(trader.reconcile_interval_s),
+        summary_interval_ns=_ns(trader.summary_interval_s),
     )
 
 

@@ -284,6 +284,8 @@ class TraderSettings(Section):
     journal_path: str = Field(default="data/trader/journal.sqlite", min_length=1)  # the trader's own record
     paper_store_path: str = Field(default="data/trader/paper.sqlite", min_length=1)  # the paper venue's record
     shutdown_grace_s: float = Field(default=30.0, ge=0, allow_inf_nan=False)  # wait for in-flight legs on SIGTERM
+    reconcile_interval_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)  # balances and open orders vs the executor
+    summary_interval_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)  # a log line with the running PnL
     venues: dict[str, VenueSpecSettings] = Field(default_factory=dict)
     paper: PaperSettings = PaperSettings()
     risk: RiskSettings = RiskSettings()

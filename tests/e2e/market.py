@@ -14,9 +14,10 @@ VENUES = ("binance", "bybit", "gateio", "kucoin")
 
 
 def market_config(tmp_path: Path, rate: float = 200.0, faults: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:
-    """The demo config with fresh ports, a faster market and optional faults; extra sections merge in."""
+    """The demo config with fresh ports, a faster market and optional faults, the trader's files under tmp_path;
+    extra sections merge in."""
     config = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text())
-    ports = iter(free_ports(2 * len(VENUES) + 2))
+    ports = iter(free_ports(2 * len(VENUES) + 3))
     for venue in config["sim"]["venues"].values():
         venue["rest_port"], venue["ws_port"] = next(ports), next(ports)
     config["sim"]["rate"] = rate
@@ -25,6 +26,9 @@ def market_config(tmp_path: Path, rate: float = 200.0, faults: dict[str, Any] | 
     config["server"]["port"] = next(ports)
     config["api"]["port"] = next(ports)
     config["lake"]["root"] = str(tmp_path / "lake")
+    config["trader"]["api"]["port"] = next(ports)
+    config["trader"]["journal_path"] = str(tmp_path / "trader" / "journal.sqlite")
+    config["trader"]["paper_store_path"] = str(tmp_path / "trader" / "paper.sqlite")
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key].update(value)

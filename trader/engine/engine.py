@@ -98,6 +98,8 @@ class TradingEngine:
         self._canceling: set[str] = set()
         self._recent: OrderedDict[str, ArbitrageAttempt] = OrderedDict()
         self._counts = {"succeeded": 0, "failed": 0, "aborted": 0}
+        self.proposals = 0  # made by the strategies, each decided by the risk manager
+        self.settled: list[Callable[[ArbitrageAttempt], None]] = []  # told of each arbitrage that reaches a final state
         self._ids = itertools.count(1)
         self.session_id: int | None = None
         self.state, self.reason = EngineState.IDLE, ""
@@ -167,6 +169,7 @@ class TradingEngine:
             for cancel in plan.cancels:
                 self._cancel_soon(cancel.client_order_id, cancel.reason)
             for proposal in plan.proposals:
+                self.proposals += 1
                 decision = self.risk.decide(proposal, self._portfolio(), now)
                 self.journal.record_decision(decision)
                 if decision.approved:
@@ -391,10 +394,15 @@ class TradingEngine:
     def _settled(self, attempt: ArbitrageAttempt) -> None:
         if attempt.state is ArbitrageState.ABORTED:
             self._counts["aborted"] += 1
-            return
-        self._counts["failed" if attempt.state is ArbitrageState.FAILED_UNHEDGED else "succeeded"] += 1
-        if attempt.anything_filled:
-            self.ledger.add(attempt, self.session_id or 0, self.clock())
+        else:
+            self._counts["failed" if attempt.state is ArbitrageState.FAILED_UNHEDGED else "succeeded"] += 1
+            if attempt.anything_filled:
+                self.ledger.add(attempt, self.session_id or 0, self.clock())
+        for listener in self.settled:
+            try:
+                listener(attempt)
+            except Exception:  # a report that fails must not stop the trading
+                LOG.exception("listener of settled arbitrage %s failed", attempt.id)
 
     def _changed(self, attempt: ArbitrageAttempt) -> None:
         self._recent[attempt.id] = attempt

@@ -39,6 +39,7 @@ from shared.trading import (
     LegStatus,
     Order,
     OrderStatus,
+    OrderType,
     Proposal,
     StrategyInstance,
     StrategyKind,
@@ -308,9 +309,13 @@ class LegController:
 
     async def _send(self, hedging: bool, index: int, amount: Decimal) -> None:
         a, now = self.attempt, self._s.clock()
-        leg = (a.hedges if hedging else a.legs)[index].leg
+        current = (a.hedges if hedging else a.legs)[index]
+        leg = current.leg
         cid = f"{a.id}-o{len(a.order_ids()) + 1}"
-        command = SubmitOrder(cid, leg.venue, leg.account, leg.symbol, leg.side, leg.type, amount, leg.price, leg.time_in_force, now,
+        order_type, price = leg.type, leg.price
+        if hedging and current.orders:  # a hedge sent again: the price it was limited to has gone; close the exposure at market
+            order_type, price = OrderType.MARKET, None
+        command = SubmitOrder(cid, leg.venue, leg.account, leg.symbol, leg.side, order_type, amount, price, leg.time_in_force, now,
                               attempt_id=a.id, proposal_id=a.proposal_id)
         sent = a.hedge_sent(index, cid, now) if hedging else a.sent(index, cid, now)
         self.attempt = sent  # journaled with the order's intent, in one commit

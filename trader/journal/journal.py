@@ -267,6 +267,14 @@ class Journal:
         rows = self._db.execute(f"SELECT body FROM fills WHERE {' AND '.join(clauses)} ORDER BY seq", args).fetchall()
         return tuple(decode(body, Fill) for (body,) in rows)
 
+    def order_counts(self, session_id: int) -> dict[str, int]:
+        """How many of the session's orders are in each status (for metrics: a count, not a decode of every order)."""
+        rows = self._db.execute("SELECT status, COUNT(*) FROM orders WHERE session_id = ? GROUP BY status", (session_id,)).fetchall()
+        return {str(status): int(n) for status, n in rows}
+
+    def fill_count(self, session_id: int) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM fills WHERE session_id = ?", (session_id,)).fetchone()[0])
+
     def has_fill(self, venue: str, trade_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM fills WHERE venue = ? AND trade_id = ?", (venue, trade_id)).fetchone() is not None
 
