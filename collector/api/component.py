@@ -1,4 +1,4 @@
-"""Serving the REST API inside the collector's event loop with uvicorn.
+"""The collector's REST API as a component of the collector's event loop (served by shared/http_server.py).
 
 Bound anywhere but loopback it needs `api.token`: the settings refuse to validate without one, and the
 component refuses to start without one (the same rule as the fan-out server, shared/auth.py).
@@ -6,66 +6,20 @@ component refuses to start without one (the same rule as the fan-out server, sha
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from prometheus_client.registry import CollectorRegistry
 
 from collector.api.app import create_app
 from shared.auth import refuse_exposed_without_token
+from shared.http_server import HttpServer
 from shared.settings.api import ApiSettings
 
-LOG = logging.getLogger(__name__)
 
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The collector owns SIGINT/SIGTERM (its shutdown order matters); uvicorn must not take them.
-        yield
-
-
-class ApiComponent:
+class ApiComponent(HttpServer):
     name = "api"
 
     def __init__(self, settings: ApiSettings, health: Callable[[], dict[str, Any]], registry: CollectorRegistry) -> None:
         refuse_exposed_without_token("api", settings.host, settings.token)
-        app = create_app(settings, health, registry)
-        # log_config=None: uvicorn's records go to the process's own handlers, which mask credentials.
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", log_config=None,
-                                lifespan="off", access_log=False)
-        self._server = _Server(config)
-        self._host, self._port = settings.host, settings.port
-        self._task: asyncio.Task[None] | None = None
-        self.url = ""
-
-    async def start(self) -> None:
-        # Bound here, so a taken port is a plain OSError naming the address (uvicorn would exit the process).
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self._host, self._port))
-        except OSError as exc:
-            sock.close()
-            raise OSError(f"REST API: cannot listen on {self._host}:{self._port}: {exc.strerror or exc}") from None
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="api")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises why it could not start (e.g. the port is taken)
-                raise OSError("the REST API stopped during start-up")
-            await asyncio.sleep(0.02)
-        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
-        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        LOG.info("REST API on %s (/health, /metrics)", self.url)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._task = None
+        super().__init__(create_app(settings, health, registry), settings.host, settings.port, "REST API", "/health, /metrics")
