@@ -49,7 +49,9 @@ from trader.engine.latency import LatencyRecorder
 from trader.engine.legs import LegController, LegServices, apply_journal, cancel_journaled
 from trader.engine.pnl import PnlLedger, max_drawdown, sharpe
 from trader.engine.reports import ExposureUnhedged, KillReport, StopReport, TradingRefused
+from trader.engine.reserved import ReservedLiquidity
 from trader.engine.status import ArbitrageCounts, EngineState, EngineStatus
+from trader.engine.versions import BookVersions
 from trader.execution import ExecutionQueues, Executor, PaperExecutor
 from trader.journal import Journal
 from trader.market import MarketView
@@ -91,6 +93,8 @@ class TradingEngine:
         self.ledger = PnlLedger(self.valuation_asset, self._price)
         self.exposure = ExposureBook(self.valuation_asset)
         self.balances = Balances()
+        self.reserved = ReservedLiquidity(view)  # what approved taker orders are about to take from each book
+        self.versions = BookVersions(view)  # the books each instance's last attempt was based on
         self._inventory: InventoryReport | None = None
         self._controllers: dict[str, LegController] = {}
         self._tasks: set[asyncio.Task[object]] = set()
@@ -104,7 +108,7 @@ class TradingEngine:
         self.session_id: int | None = None
         self.state, self.reason = EngineState.IDLE, ""
         self.services = LegServices(journal, queues, risk, view, instruments, clock, self.config, self._portfolio, self.context,
-                                    self._new_id, self._changed, self._reported, self.refresh_balances)
+                                    self._new_id, self._changed, self._reported, self.refresh_balances, self.reserved.reserve)
 
     # life cycle -----------------------------------------------------------------------
 
@@ -163,18 +167,29 @@ class TradingEngine:
     def _evaluate(self, instances: Iterable[StrategyInstance], now: int, once: _Once) -> None:
         ctx = self.context(now)
         for instance in instances:
-            if instance.kind is StrategyKind.LIMIT_HEDGE and self._busy(instance.id):
-                continue  # its resting order is on its way: plan again once the venue has answered
+            resting = instance.kind is StrategyKind.LIMIT_HEDGE
+            waiting = self.versions.waiting(instance)
+            if waiting and not resting:
+                continue  # its last attempt traded against one of these books, which still shows what it took
             plan = strategy.plan(ctx, instance, self._resting(instance.id))
             for cancel in plan.cancels:
                 self._cancel_soon(cancel.client_order_id, cancel.reason)
+            if waiting or plan.cancels or (resting and self._busy(instance.id)):
+                # A resting order's cancels go at once; a new one is priced on the books that follow them (and once
+                # an order or cancel on its way has been answered), so it is not queued behind them.
+                continue
+            traded = False
             for proposal in plan.proposals:
                 self.proposals += 1
                 decision = self.risk.decide(proposal, self._portfolio(), now)
                 self.journal.record_decision(decision)
                 if decision.approved:
+                    traded = True
+                    self.reserved.reserve(decision.proposal)
                     self._starting[instance.id] = self._starting.get(instance.id, 0) + 1
                     self._spawn(self._execute(decision, instance, once))
+            if traded:
+                self.versions.traded(instance)
 
     async def _execute(self, decision: Decision, instance: StrategyInstance, once: _Once) -> None:
         try:
@@ -256,6 +271,7 @@ class TradingEngine:
 
     def remove_instance(self, instance_id: str) -> StrategyInstance:
         self._inventory = None
+        self.versions.forget(instance_id)
         return self.registry.remove(instance_id)
 
     # kill switch, shutdown, reconciliation ------------------------------------------------------
@@ -331,7 +347,7 @@ class TradingEngine:
     # what the controllers and strategies read -------------------------------------------------
 
     def context(self, now: int) -> strategy.StrategyContext:
-        return strategy.StrategyContext(self.view, self.balances, self.instruments, now, self._new_id)
+        return strategy.StrategyContext(self.view, self.balances, self.instruments, now, self._new_id, self.reserved)
 
     def _portfolio(self) -> Portfolio:
         now = self.clock()
@@ -358,16 +374,18 @@ class TradingEngine:
         return f"s{self.session_id}-a{next(self._ids)}"
 
     def _busy(self, instance_id: str) -> bool:
-        return instance_id in self._starting or any(c.sending for c in self._controllers.values() if c.attempt.instance_id == instance_id)
+        return instance_id in self._starting or any(c.sending or any(cid in self._canceling for cid in c.open_orders())
+                                                    for c in self._controllers.values() if c.attempt.instance_id == instance_id)
 
     def _resting(self, instance_id: str) -> tuple[Order, ...]:
+        """The instance's open resting orders (a limit-then-hedge strategy's maker orders)."""
         orders = []
         for controller in self._controllers.values():
             if controller.attempt.instance_id == instance_id:
                 for cid in controller.open_orders():
                     order = self.journal.order(cid)
-                    if order is not None and order.is_open and cid not in self._canceling:
-                        orders.append(order)
+                    if order is not None and order.is_open and order.time_in_force in _RESTING and cid not in self._canceling:
+                        orders.append(order)  # its resting orders, not the hedges of their fills
         return tuple(orders)
 
     # tasks and callbacks -------------------------------------------------------------------

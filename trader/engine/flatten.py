@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from shared.trading import Intent, Order, OrderType, Proposal, StrategyKind, SubmitOrder
+from shared.trading import Intent, Leg, Order, OrderType, Proposal, StrategyKind, SubmitOrder
 from trader.engine.exposure import ExposureBook
 from trader.engine.hedging import hedge_leg
 from trader.engine.legs import LegServices
@@ -25,8 +25,8 @@ async def flatten(services: LegServices, book: ExposureBook, session_tag: str, a
         venues = [*holders, *sorted({v for v, _ in s.instruments} - set(holders))]
         now = s.clock()
         leg = hedge_leg(asset, amount, book.valuation_asset, venues, s.instruments, s.view, now, account)
-        if isinstance(leg, str):
-            denied.append(leg)
+        if not isinstance(leg, Leg):
+            denied.append(leg.reason)
             continue
         proposal = Proposal(s.new_id(), "operator", StrategyKind.CROSS_EXCHANGE, Intent.UNWIND, "flatten", (leg,), ZERO, ZERO,
                             book.valuation_asset, now, now)

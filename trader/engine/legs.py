@@ -38,12 +38,13 @@ from shared.trading import (
     Leg,
     LegStatus,
     Order,
-    OrderStatus,
     OrderType,
     Proposal,
+    Side,
     StrategyInstance,
     StrategyKind,
     SubmitOrder,
+    TimeInForce,
     Verdict,
 )
 from trader.engine.config import EngineConfig
@@ -80,6 +81,7 @@ class LegServices:
     on_change: Callable[[ArbitrageAttempt], None]  # after every journaled transition
     on_report: Callable[[ExposureUnhedged], None]
     refresh: Callable[[], Awaitable[Balances]]  # balances from the executor, before hedging
+    reserve: Callable[[Proposal], None] = lambda proposal: None  # an approved hedge's take from the books
 
 
 def apply_journal(journal: Journal, attempt: ArbitrageAttempt, now: int) -> ArbitrageAttempt:
@@ -215,7 +217,7 @@ class LegController:
         a = self.attempt
         maker = a.legs[0]
         if maker.status is _L.PROPOSED:
-            why = self._blocked(maker.leg, now, deadline=False)
+            why = self._blocked(maker.leg, now, deadline=False) or self._crosses(maker.leg)
             if why:
                 self._commit(a.abandon(f"maker order not sent: {why}", now))
                 return False
@@ -247,9 +249,9 @@ class LegController:
             self._s.risk.error(now, f"balances before hedging {a.id}: {error}")
             balances = None
         plan = hedge_legs(a, self._s.instruments, self._s.view, now, a.legs[0].leg.account, balances)
-        self._unhedgeable += plan.unhedgeable
+        self._unhedgeable += plan.unhedgeable  # dust (under every minimum order) stays as inventory, unreported
         if not plan.legs:
-            self._commit(a.abandon(f"{why}; nothing to hedge with: {'; '.join(plan.unhedgeable)}", now))
+            self._commit(a.abandon(f"{why}; nothing to hedge with: {'; '.join((*plan.unhedgeable, *plan.dust))}", now))
             return False
         return await self._hedge_with(self._hedge_proposal(plan.legs, now), why, now)
 
@@ -260,6 +262,7 @@ class LegController:
         if decision.verdict is not Verdict.APPROVED:
             self._commit(a.abandon(f"{why}; the hedge was {decision.verdict}: {decision.reason}: {decision.detail}", now))
             return False
+        self._s.reserve(decision.proposal)
         if a.kind is StrategyKind.LIMIT_HEDGE:
             self._hedged_maker = a.legs[0].filled
         if a.state is not ArbitrageState.HEDGING:
@@ -285,6 +288,17 @@ class LegController:
             return f"past the time bound by {(now - self.attempt.deadline_ns) / 1e9:.3f}s"
         state = self._s.view.tradability(leg.venue, leg.symbol, now)
         return "" if state.ok else f"{state.reason}: {state.detail}"
+
+    def _crosses(self, leg: Leg) -> str:
+        """Why a post-only order would take liquidity if sent now (the book moved since it was priced), or ""."""
+        if leg.time_in_force is not TimeInForce.POST_ONLY or leg.price is None or self._s.view.book(leg.venue, leg.symbol) is None:
+            return ""
+        bids, asks = self._s.view.decimal_sides(leg.venue, leg.symbol)
+        if leg.side is Side.BUY and leg.price >= asks[0][0]:
+            return f"the bid at {leg.price} would take liquidity at {asks[0][0]}"
+        if leg.side is Side.SELL and leg.price <= bids[0][0]:
+            return f"the ask at {leg.price} would take liquidity at {bids[0][0]}"
+        return ""
 
     def _no_retry(self, hedging: bool, index: int, leg: ArbitrageLeg, now: int, deadline: int) -> str | None:
         """Why a failed leg or hedge is not sent again, or None to send it."""
@@ -334,11 +348,7 @@ class LegController:
             return
         finally:
             self.sending = False
-        end = self._s.clock()
-        if order.filled > 0:
-            self._s.risk.order_succeeded(end)
-        elif order.status in (OrderStatus.REJECTED, OrderStatus.CANCELED):
-            self._s.risk.order_failed(end, f"order {cid} {order.status}: {order.reason}")
+        self._s.risk.order_answered(self._s.clock(), order)
 
     def _handed(self) -> None:
         if self._on_handed is not None:

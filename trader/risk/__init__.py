@@ -1,6 +1,6 @@
 """The risk manager and its parts: limits, circuit breaker, safe mode, kill switch and inventory."""
 
-from trader.risk.breaker import BreakerState, CircuitBreaker
+from trader.risk.breaker import BreakerState, CircuitBreaker, market_outcome
 from trader.risk.config import BreakerConfig, RiskConfig, RiskLimits, SafeModeConfig, VolatilityPolicy
 from trader.risk.inventory import InventoryReport, Shortfall, Transfer, assess
 from trader.risk.kill import KillSwitch
@@ -26,4 +26,5 @@ __all__ = [
     "Transfer",
     "VolatilityPolicy",
     "assess",
+    "market_outcome",
 ]

@@ -1,12 +1,39 @@
 """The circuit breaker: N failed or rejected orders within a window open it for a cooling period; then it
-is half-open and lets one trial through, whose success closes it and whose failure opens it again."""
+is half-open and lets one trial through, whose success closes it and whose failure opens it again.
+
+Only failures that say something about the venue count. An order that ended unfilled because the market
+was not where it needed to be is the venue doing what it was asked (`market_outcome`): an immediate-or-cancel,
+fill-or-kill or market order with nothing left to take, or a post-only order that would have crossed the book.
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from enum import StrEnum
 
+from shared.trading import Order, OrderStatus, OrderType, TimeInForce
 from trader.risk.config import BreakerConfig
+
+_TAKES_AT_ONCE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
+# How venues word a post-only order's rejection for crossing the book: the paper venue ("would take
+# liquidity"), Binance ("Order would immediately match and take."), Bybit ("EC_PostOnlyWillTakeLiquidity"),
+# KuCoin/Gate.io/ccxt ("post only", "OrderImmediatelyFillable").
+_WOULD_CROSS = ("would take liquidity", "would immediately match", "willtakeliquidity", "immediatelyfillable", "post only",
+                "post-only", "postonly")
+
+
+def market_outcome(order: Order) -> bool:
+    """Whether an order that ended unfilled only met the market as it was (not a failure of the venue): the
+    unfilled rest of an order that takes at once, canceled by the venue, or a post-only order refused for
+    crossing the book."""
+    if order.filled > 0:
+        return False
+    if order.status is OrderStatus.CANCELED:
+        return order.type is OrderType.MARKET or order.time_in_force in _TAKES_AT_ONCE
+    if order.status is OrderStatus.REJECTED and order.time_in_force is TimeInForce.POST_ONLY:
+        reason = order.reason.lower()
+        return any(words in reason for words in _WOULD_CROSS)
+    return False
 
 
 class BreakerState(StrEnum):

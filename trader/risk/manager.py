@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from shared.trading import Balances, Decision, DecisionReason, Instruments, Intent, Proposal, Verdict
+from shared.trading import Balances, Decision, DecisionReason, Instruments, Intent, Order, OrderStatus, Proposal, Verdict
 from trader.market import MarketView
 from trader.risk import limits as rules
-from trader.risk.breaker import BreakerState, CircuitBreaker, EventWindow
+from trader.risk.breaker import BreakerState, CircuitBreaker, EventWindow, market_outcome
 from trader.risk.config import RiskConfig
 from trader.risk.inventory import InventoryReport
 from trader.risk.kill import KillSwitch
@@ -171,6 +171,14 @@ class RiskManager:
         return decision
 
     # what the service reports -------------------------------------------------
+
+    def order_answered(self, now: int, order: Order) -> None:
+        """The venue's answer to a new order: a fill closes a half-open breaker; a rejection or an order ended
+        unfilled counts as a failure, unless it only met the market as it was (`market_outcome`)."""
+        if order.filled > 0:
+            self.order_succeeded(now)
+        elif order.status in (OrderStatus.REJECTED, OrderStatus.CANCELED) and not market_outcome(order):
+            self.order_failed(now, f"order {order.client_order_id} {order.status}: {order.reason}")
 
     def order_failed(self, now: int, detail: str) -> None:
         """An order was rejected or failed at its venue: the breaker's concern, not safe mode's."""

@@ -7,12 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from shared.trading import Balances, Instruments, Proposal
 from trader.market import DecimalLevels, MarketView
 
 T = TypeVar("T")
+Sides = tuple[DecimalLevels, DecimalLevels]
+
+
+class Liquidity(Protocol):
+    """What is left of a book once the trader's own orders under way have taken their share of it."""
+
+    def left(self, venue: str, symbol: str, sides: Sides) -> Sides: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +29,20 @@ class StrategyContext:
     instruments: Instruments
     now: int
     new_id: Callable[[], str]  # proposal ids; a counter in backtests, so two runs give the same ids
+    liquidity: Liquidity | None = None  # None: the books as they were received
 
-    def sides(self, venue: str, symbol: str) -> tuple[DecimalLevels, DecimalLevels] | None:
-        """(bids, asks) as Decimals if the venue/symbol is tradeable now, else None."""
+    def sides(self, venue: str, symbol: str, taking: bool = True) -> Sides | None:
+        """(bids, asks) as Decimals if the venue/symbol is tradeable now, else None. `taking`: what a taker order
+        can still fill (a side the trader's own orders have emptied makes it None); otherwise the book as received
+        (where a resting order must stay clear of)."""
         if not self.view.tradeable(venue, symbol, self.now):
             return None
-        return self.view.decimal_sides(venue, symbol)
+        sides = self.view.decimal_sides(venue, symbol)
+        if taking and self.liquidity is not None:
+            sides = self.liquidity.left(venue, symbol, sides)
+            if not sides[0] or not sides[1]:
+                return None
+        return sides
 
     def received_at(self, *keys: tuple[str, str]) -> int:
         """Receive time of the newest of these books: the market data a proposal is based on."""

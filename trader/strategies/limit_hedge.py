@@ -8,7 +8,9 @@ replaces what was sold (rounded up). Remainders under a lot stay as inventory an
 price, so the edge is the fee-adjusted ratio of the two prices.
 
 As B moves, the resting order is repriced: at once when its price no longer clears, otherwise once its
-ideal price has drifted `reprice_bps`; it is canceled when no price clears or B cannot be traded.
+ideal price has drifted `reprice_bps`; it is canceled when no price clears or B cannot be traded. Cancels
+that stop a loss (the order no longer clears, or cannot be hedged) come before those that only move a
+price that still clears: on one account they run one after another.
 Each fill, partial or full, is hedged at once by `hedge`.
 """
 
@@ -61,7 +63,7 @@ class Quote:
 def quote(ctx: StrategyContext, params: LimitHedgeParams, side: Side) -> Quote | str:
     """The resting order for `side` at the current books and balances, or why there is none."""
     maker, hedger = params.maker_venue, params.hedge_venue
-    maker_sides, hedge_sides = ctx.sides(maker, params.symbol), ctx.sides(hedger, params.symbol)
+    maker_sides, hedge_sides = ctx.sides(maker, params.symbol, taking=False), ctx.sides(hedger, params.symbol)
     if maker_sides is None or hedge_sides is None:
         return f"{maker if maker_sides is None else hedger} {params.symbol} is not tradeable"
     found = (_bid if side is Side.BUY else _ask)(ctx, params, maker_sides, hedge_sides)
@@ -144,26 +146,27 @@ def plan(ctx: StrategyContext, instance: StrategyInstance, resting: Sequence[Ord
     params = instance.params
     assert isinstance(params, LimitHedgeParams)
     proposals: list[Proposal] = []
-    cancels: list[Cancel] = []
+    cancels: list[tuple[bool, Cancel]] = []  # (urgent, cancel)
     for side in params.sides:
         mine = [o for o in resting if o.side is side and o.is_open]
         target = quote(ctx, params, side)
-        moving = [Cancel(o.client_order_id, why) for o in mine if (why := _why_move(o, target, params.reprice_bps))]
+        moving = [(why[0], Cancel(o.client_order_id, why[1])) for o in mine if (why := _why_move(o, target, params.reprice_bps))]
         cancels.extend(moving)
         if len(moving) == len(mine) and isinstance(target, Quote):
             proposals.append(_post(ctx, instance, target))
-    return Plan(tuple(proposals), tuple(cancels))
+    ordered = [cancel for urgent, cancel in cancels if urgent] + [cancel for urgent, cancel in cancels if not urgent]
+    return Plan(tuple(proposals), tuple(ordered))
 
 
-def _why_move(order: Order, target: Quote | str, reprice_bps: Decimal) -> str | None:
-    """Why `order` must go (a reason), or None to keep it."""
+def _why_move(order: Order, target: Quote | str, reprice_bps: Decimal) -> tuple[bool, str] | None:
+    """Whether `order` must go at once (its fill would lose) and why, or None to keep it."""
     if isinstance(target, str):
-        return f"cancel: {target}"
+        return True, f"cancel: {target}"
     assert order.price is not None
     if (order.side is Side.BUY and order.price > target.price) or (order.side is Side.SELL and order.price < target.price):
-        return f"reprice: {order.price} no longer clears, {target.price} does"
+        return True, f"reprice: {order.price} no longer clears, {target.price} does"
     if abs(target.price - order.price) / order.price * BPS >= reprice_bps:
-        return f"reprice: ideal price moved from {order.price} to {target.price}"
+        return False, f"reprice: ideal price moved from {order.price} to {target.price}"
     return None
 
 

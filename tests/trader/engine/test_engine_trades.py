@@ -7,8 +7,8 @@ import asyncio
 from decimal import Decimal as D
 from pathlib import Path
 
-from shared.trading import ArbitrageState, LegStatus, OrderStatus
-from tests.trader.engine.engine_setup import CHEAP, RICH, btc, engine, xex
+from shared.trading import ArbitrageState, Balance, Balances, LegStatus, OrderStatus, StrategyInstance, TriangularParams
+from tests.trader.engine.engine_setup import CHEAP, RICH, TRI_SPECS, btc, engine, lh, tri_book, xex
 from tests.trader.market_data import T0
 from trader.engine import EngineState, attempt_pnl
 
@@ -65,3 +65,86 @@ def test_no_order_is_made_when_fees_eat_the_edge(tmp_path: Path) -> None:
 
     asyncio.run(scenario())
     assert trader.journal.orders() == () and trader.journal.attempts() == ()
+
+
+def test_an_instance_trades_again_only_once_every_book_its_last_arbitrage_was_based_on_is_newer(tmp_path: Path) -> None:
+    trader = engine(tmp_path, xex())
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(CHEAP, T0)
+        await trader.on_event(RICH, T0)
+        await trader.drain()
+        # binance publishes again (the same levels); bybit's book is still the one the arbitrage sold into.
+        await trader.on_event(btc("binance", CHEAP.bids, CHEAP.asks, sequence=2), T0)
+        await trader.drain()
+        assert len(trader.journal.attempts()) == 1 and trader.proposals == 1
+        await trader.on_event(btc("bybit", RICH.bids, RICH.asks, sequence=2), T0)
+        await trader.drain()
+
+    asyncio.run(scenario())
+    assert [a.state for a in trader.journal.attempts()] == [ArbitrageState.FILLED, ArbitrageState.FILLED]
+
+
+def test_an_instance_plans_on_what_the_orders_already_approved_leave_of_a_book(tmp_path: Path) -> None:
+    # xa takes 0.4 of the 0.5 BTC binance offers at 100.00; xb sees the 0.1 left, and buys its 0.5 at up to 100.10.
+    trader = engine(tmp_path, xex("xa", size="0.4"), xex("xb", size="0.5"))
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(btc("binance", ((99.90, 5.0),), ((100.00, 0.5), (100.10, 5.0))), T0)
+        await trader.on_event(btc("bybit", ((101.00, 5.0),), ((101.10, 5.0),)), T0)
+        await trader.drain()
+
+    asyncio.run(scenario())
+    first, second = sorted(trader.journal.attempts(), key=lambda a: a.instance_id)
+    assert (first.state, second.state) == (ArbitrageState.FILLED, ArbitrageState.FILLED)
+    buy = second.legs[0]
+    assert (buy.leg.amount, buy.leg.price, buy.filled, len(buy.orders)) == (D("0.500"), D("100.10"), D("0.500"), 1)
+    assert [(f.price, f.amount) for f in buy.fills] == [(D("100.00"), D("0.100")), (D("100.10"), D("0.400"))]
+    assert second.hedges == ()
+
+
+def test_a_triangle_is_not_proposed_again_on_the_book_whose_liquidity_its_last_cycle_took(tmp_path: Path) -> None:
+    # USDT -> BTC -> ETH -> USDT: 1 / 50000 / 0.04900 * 2470 = 1.00816, about 51 bps after three 0.1% fees.
+    tri = StrategyInstance("tri", TriangularParams("binance", ("BTC-USDT", "ETH-BTC", "ETH-USDT"), "USDT", D(300), D(2)))
+    trader = engine(tmp_path, tri, specs=TRI_SPECS, funds=Balances((Balance("binance", "main", "USDT", D(1000)),)))
+    btc_usdt = ((49990.0, 1.0),), ((50000.0, 1.0),)
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(tri_book("ETH-BTC", ((0.04890, 5.0),), ((0.04900, 0.15),)), T0)
+        await trader.on_event(tri_book("ETH-USDT", ((2470.0, 5.0),), ((2471.0, 5.0),)), T0)
+        await trader.on_event(tri_book("BTC-USDT", *btc_usdt), T0)
+        await trader.drain()
+        # BTC-USDT publishes again; ETH-BTC still shows the 0.15 ETH at 0.049 the cycle bought 0.1223 of.
+        await trader.on_event(tri_book("BTC-USDT", *btc_usdt, sequence=2), T0)
+        await trader.on_event(tri_book("ETH-USDT", ((2470.0, 5.0),), ((2471.0, 5.0),), sequence=2), T0)
+        await trader.drain()
+
+    asyncio.run(scenario())
+    (attempt,) = trader.journal.attempts()
+    assert attempt.state is ArbitrageState.FILLED and attempt.legs[1].filled == D("0.1223")
+    assert trader.proposals == 1 and len(trader.journal.orders()) == 3
+
+
+def test_a_resting_order_is_repriced_on_the_books_after_its_cancel_not_queued_behind_it(tmp_path: Path) -> None:
+    trader = engine(tmp_path, lh())
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(btc("binance", ((99.90, 5.0),), ((100.10, 5.0),)), T0)
+        await trader.on_event(btc("bybit", ((100.00, 5.0),), ((100.10, 5.0),)), T0)  # a bid at 99.80 rests on binance
+        await asyncio.sleep(0.05)
+        await trader.on_event(btc("binance", ((99.90, 5.0),), ((100.10, 5.0),), sequence=2), T0)  # the bid stays
+        await trader.on_event(btc("bybit", ((100.10, 5.0),), ((100.20, 5.0),), sequence=2), T0)  # its ideal price is now 99.90
+        assert trader.proposals == 1  # the cancel goes first; nothing is queued behind it
+        await asyncio.sleep(0.05)
+        await trader.on_event(btc("binance", ((99.90, 5.0),), ((100.10, 5.0),), sequence=3), T0)
+        await asyncio.sleep(0.05)
+        first, second = trader.journal.orders()
+        assert (first.price, first.status, first.reason) == (D("99.80"), OrderStatus.CANCELED, "reprice: ideal price moved from 99.80 to 99.90")
+        assert (second.price, second.status) == (D("99.90"), OrderStatus.ACCEPTED)
+        await trader.stop(grace_s=1)
+
+    asyncio.run(scenario())

@@ -8,8 +8,21 @@ import asyncio
 from decimal import Decimal as D
 from pathlib import Path
 
-from shared.trading import ArbitrageState, LegStatus, OrderStatus, OrderType, Side, SubmitOrder, TimeInForce
-from tests.trader.engine.engine_setup import CHEAP, RICH, btc, down, engine, xex
+from shared.trading import (
+    ArbitrageState,
+    Balance,
+    Balances,
+    LegStatus,
+    LimitHedgeParams,
+    OrderStatus,
+    OrderType,
+    Side,
+    StrategyInstance,
+    SubmitOrder,
+    TimeInForce,
+    TriangularParams,
+)
+from tests.trader.engine.engine_setup import CHEAP, RICH, TRI_SPECS, btc, down, engine, lh, tri_book, xex
 from tests.trader.execution.paper_setup import ManualClock
 from tests.trader.market_data import T0, S
 from trader.engine import EngineState
@@ -21,25 +34,28 @@ def hedges(attempt):  # type: ignore[no-untyped-def]
 
 
 def test_a_partly_filled_leg_is_retried_then_its_exposure_hedged_on_the_other_venue(tmp_path: Path) -> None:
-    # Two instances race for the same 1.0 BTC at 100.00: the first takes 0.4, the second gets 0.6 of its 1.0.
-    trader = engine(tmp_path, xex("xa", size="0.4"), xex("xb", size="1.0"))
+    trader = engine(tmp_path, xex(size="1.0"))
 
     async def scenario() -> None:
         await trader.start()
         await trader.on_event(CHEAP, T0)
+        # Someone else takes 0.4 of the 1.0 BTC binance offers at 100.00: the trader gets 0.6 of its 1.0.
+        await trader.executor.submit(SubmitOrder("manual-1", "binance", "main", "BTC-USDT", Side.BUY, OrderType.MARKET, D("0.4"), None,
+                                                 TimeInForce.IOC, T0))
         await trader.on_event(btc("bybit", ((101.00, 5.0),), ((101.10, 5.0),)), T0)
         await trader.drain()
 
     asyncio.run(scenario())
-    first, second = sorted(trader.journal.attempts(), key=lambda a: a.instance_id)
-    assert first.state is ArbitrageState.FILLED
-    assert second.state is ArbitrageState.DONE
-    buy, sell = second.legs
+    (attempt,) = trader.journal.attempts()
+    assert attempt.state is ArbitrageState.DONE
+    buy, sell = attempt.legs
     assert (buy.filled, buy.status, len(buy.orders)) == (D("0.600"), LegStatus.FAILED, 2)  # the retry found nothing left
     assert sell.status is LegStatus.SKIPPED
-    assert hedges(second) == [("bybit", "sell", "market", D("0.599"), LegStatus.FILLED)]  # 0.6 less the 0.1% fee, to the lot
-    assert second.exposure() == {"BTC": D("0.0004")}  # under one lot
-    assert trader.status().counts.succeeded == 2 and not trader.risk.safe_mode.active
+    assert hedges(attempt) == [("bybit", "sell", "market", D("0.599"), LegStatus.FILLED)]  # 0.6 less the 0.1% fee, to the lot
+    assert attempt.exposure() == {"BTC": D("0.0004")}  # under one lot
+    status = trader.status()
+    assert status.counts.succeeded == 1 and not trader.risk.safe_mode.active
+    assert trader.risk.breaker.last_failure == ""  # an IOC order that found nothing left says nothing about the venue
 
 
 def test_a_rejected_leg_is_retried_then_hedged_where_the_balance_is(tmp_path: Path) -> None:
@@ -126,3 +142,90 @@ def test_a_hedge_that_fails_ends_failed_unhedged_reported_counted_and_in_safe_mo
 
     killed = asyncio.run(trader.kill(flatten=False, reason="operator"))
     assert (killed.exposure, killed.by_venue, killed.flattened) == ({"BTC": D("0.4975")}, {"binance": {"BTC": D("0.4975")}}, ())
+
+
+# Quiet books: a bid on binance at 99.80 clears 10 bps when sold on bybit at 100.00 (see test_control).
+QUIET_BINANCE = btc("binance", ((99.90, 5.0),), ((100.10, 5.0),))
+QUIET_BYBIT = btc("bybit", ((100.00, 5.0),), ((100.10, 5.0),))
+DROPPED = btc("binance", ((99.70, 5.0),), ((99.80, 5.0),), sequence=2)  # binance falls: an ask at 99.80 meets the bid
+
+
+def test_a_resting_order_the_book_would_take_by_the_time_it_is_sent_is_not_sent(tmp_path: Path) -> None:
+    trader = engine(tmp_path, lh())
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(QUIET_BINANCE, T0)
+        await trader.on_event(QUIET_BYBIT, T0)  # a bid at 99.80 approved, not yet sent
+        await trader.on_event(DROPPED, T0)
+        await trader.drain()
+
+    asyncio.run(scenario())
+    (attempt,) = trader.journal.attempts()
+    assert attempt.state is ArbitrageState.ABORTED
+    assert attempt.reason == "maker order not sent: the bid at 99.80 would take liquidity at 99.8"
+    assert trader.journal.orders() == ()
+
+
+def test_a_post_only_order_refused_for_crossing_the_book_does_not_count_against_the_breaker(tmp_path: Path) -> None:
+    trader = engine(tmp_path, lh(), latency_ms=100)
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(QUIET_BINANCE, T0)
+        await trader.on_event(QUIET_BYBIT, T0)
+        await asyncio.sleep(0.03)  # the bid is on its way when binance falls through it
+        await trader.on_event(DROPPED, T0)
+        await trader.drain()
+
+    asyncio.run(scenario())
+    (order,) = trader.journal.orders()
+    assert order.status is OrderStatus.REJECTED and order.reason == "post-only order at 99.80 would take liquidity at 99.8"
+    assert trader.risk.breaker.last_failure == "" and trader.risk.breaker.allows(T0)
+
+
+def test_the_dust_a_hedged_triangle_leaves_under_every_minimum_order_is_not_unhedged_exposure(tmp_path: Path) -> None:
+    tri = StrategyInstance("tri", TriangularParams("binance", ("BTC-USDT", "ETH-BTC", "ETH-USDT"), "USDT", D(300), D(2)))
+    trader = engine(tmp_path, tri, specs=TRI_SPECS, funds=Balances((Balance("binance", "main", "USDT", D(1000)),)), latency_ms=50)
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(tri_book("ETH-BTC", ((0.04890, 5.0),), ((0.04900, 5.0),)), T0)
+        await trader.on_event(tri_book("ETH-USDT", ((2470.0, 5.0),), ((2471.0, 5.0),)), T0)
+        await trader.on_event(tri_book("BTC-USDT", ((49990.0, 1.0),), ((50000.0, 1.0),)), T0)
+        await asyncio.sleep(0.03)  # the BTC leg is on its way when ETH-USDT falls under the last leg's limit
+        await trader.on_event(tri_book("ETH-USDT", ((2440.0, 5.0),), ((2441.0, 5.0),), sequence=2), T0)
+        await trader.drain()
+
+    asyncio.run(scenario())
+    (attempt,) = trader.journal.attempts()
+    assert attempt.state is ArbitrageState.DONE and "leg 2 (binance sell ETH-USDT) failed" in attempt.reason
+    assert hedges(attempt) == [("binance", "sell", "market", D("0.1221"), LegStatus.FILLED)]
+    assert attempt.exposure() == {"BTC": D("0.00000130"), "ETH": D("0.0000777")}  # what rounding leaves: under one lot of each
+    status = trader.status()
+    assert status.unhedged == () and status.counts.failed == 0 and not trader.risk.safe_mode.active
+    assert trader.journal.risk_events(kind="unhedged") == ()
+
+
+def test_a_hedge_on_its_way_is_not_taken_for_a_resting_order_when_the_strategy_plans_again(tmp_path: Path) -> None:
+    clock = ManualClock()
+    both = StrategyInstance("lh", LimitHedgeParams("binance", "bybit", "BTC-USDT", D("0.2"), D(10)))
+    trader = engine(tmp_path, both, clock=clock, latency_ms=50)
+    later = T0 + 3 * S
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(QUIET_BINANCE, T0)
+        await trader.on_event(QUIET_BYBIT, T0)  # a bid rests at 99.80, an ask at 100.31
+        await asyncio.sleep(0.15)
+        clock.advance(3 * S)  # bybit's book is stale when binance falls through the bid: its hedge goes out at market
+        await trader.on_event(btc("binance", DROPPED.bids, DROPPED.asks, at=later, sequence=2), later)
+        await asyncio.sleep(0.02)
+        await trader.on_event(btc("bybit", QUIET_BYBIT.bids, QUIET_BYBIT.asks, at=later, sequence=2), later)  # plans again meanwhile
+        await asyncio.sleep(0.1)
+        await trader.stop(grace_s=1)
+
+    asyncio.run(scenario())
+    bid = next(a for a in trader.journal.attempts() if a.legs[0].filled)
+    assert bid.state is ArbitrageState.DONE
+    assert hedges(bid) == [("bybit", "sell", "market", D("0.200"), LegStatus.FILLED)]

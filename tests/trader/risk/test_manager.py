@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import msgspec
 import pytest
 
-from shared.trading import DecisionReason, Intent, Leg, Proposal, Side, StrategyKind, Verdict
+from shared.trading import DecisionReason, Intent, Leg, Order, OrderStatus, OrderType, Proposal, Side, StrategyKind, TimeInForce, Verdict
 from tests.shared.trading.values import FEE, INSTRUMENTS, cross_proposal
 from tests.trader.market_data import MS, T0, S, balances, book
 from trader.market import MarketView, MarketViewConfig
@@ -215,3 +215,32 @@ def test_the_status_reports_breaker_safe_mode_kill_and_decisions() -> None:
     status = manager.status(T0)
     assert (status.breaker.value, status.safe_mode.active, status.killed, status.kill_reason) == ("closed", False, True, "drill")
     assert status.decisions == {"denied/kill_switch": 1}
+
+
+def answered(cid: str, tif: TimeInForce, status: OrderStatus, reason: str, order_type: OrderType = OrderType.LIMIT) -> Order:
+    return Order(cid, "binance", "main", "BTC-USDT", Side.BUY, order_type, D("0.1"), None if order_type is OrderType.MARKET else D(100),
+                 tif, status, reason=reason)
+
+
+def test_orders_that_only_met_the_market_as_it_was_do_not_feed_the_breaker() -> None:
+    manager = risk()
+    benign = [
+        answered("o1", TimeInForce.POST_ONLY, OrderStatus.REJECTED, "post-only order at 100 would take liquidity at 99.99"),
+        answered("o2", TimeInForce.POST_ONLY, OrderStatus.REJECTED, "Order would immediately match and take."),
+        answered("o3", TimeInForce.IOC, OrderStatus.CANCELED, "immediate-or-cancel remainder"),
+        answered("o4", TimeInForce.FOK, OrderStatus.CANCELED, "fill-or-kill: only 0.05 available"),
+        answered("o5", TimeInForce.IOC, OrderStatus.CANCELED, "no more liquidity", OrderType.MARKET),
+    ]
+    for i, order in enumerate(benign * 2):
+        manager.order_answered(T0 + i * MS, order)
+    assert manager.decide(cross_proposal(), Portfolio(FUNDED), T0 + S).verdict is Verdict.APPROVED
+    assert manager.breaker.last_failure == ""
+
+
+def test_rejections_that_say_something_about_the_venue_open_the_breaker() -> None:
+    manager = risk()
+    manager.order_answered(T0, answered("o1", TimeInForce.POST_ONLY, OrderStatus.REJECTED, "insufficient USDT on binance"))
+    manager.order_answered(T0 + MS, answered("o2", TimeInForce.IOC, OrderStatus.REJECTED, "rate limit exceeded"))
+    manager.order_answered(T0 + 2 * MS, answered("o3", TimeInForce.GTC, OrderStatus.CANCELED, "canceled by the venue"))
+    decision = manager.decide(cross_proposal(), Portfolio(FUNDED), T0 + S)
+    assert decision.reason is DecisionReason.CIRCUIT_OPEN and "order o3 canceled: canceled by the venue" in decision.detail

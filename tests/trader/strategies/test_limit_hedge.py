@@ -160,3 +160,12 @@ def test_a_bid_needs_quote_on_the_maker_venue_and_base_on_the_hedge_venue() -> N
 def test_a_canceled_order_is_not_resting() -> None:
     gone = msgspec.structs.replace(resting("99.91"), status=OrderStatus.CANCELED)
     assert len(plan(ctx(MAKER, HEDGE), instance(), [gone]).proposals) == 1
+
+
+def test_a_resting_order_that_no_longer_clears_is_canceled_before_one_that_only_drifted() -> None:
+    higher = book("bybit", "BTC-USDT", [(100.50, 5.0)], [(100.60, 1.0)])
+    ask = msgspec.structs.replace(resting("100.55", Side.SELL), client_order_id="c2")
+    result = plan(ctx(MAKER, higher), instance((Side.BUY, Side.SELL)), [resting("99.91"), ask])
+    # On one account cancels run one after another: the ask, now a loss if filled, goes before the bid, which still clears.
+    assert [(c.client_order_id, c.reason.split(":")[1].split(",")[0].strip()) for c in result.cancels] == [
+        ("c2", "100.55 no longer clears"), ("c1", "ideal price moved from 99.91 to 100.24")]
