@@ -116,12 +116,13 @@ class FeedIngest:
             sequence = self._book_sequence.get(symbol)
         elif sequence is None and self._sequence_of is not None and obj.raw is not None:
             sequence = self._sequence_of(obj.raw)
-        previous = self._sides.get(symbol)
+        sides = self._sides
+        previous = sides.get(symbol)
         if previous is None or not delta:
             book = obj.book
             bids = read_side(book.bids, self.book_depth, self._keep, True)
             asks = read_side(book.asks, self.book_depth, self._keep, False)
-            self._sides[symbol] = (bids, asks)
+            sides[symbol] = (bids, asks)
         else:
             bids, asks = previous
             changes = delta.get("bid")
@@ -131,10 +132,17 @@ class FeedIngest:
             if changes:
                 asks = apply_changes(asks, changes, False, self.book_depth, self._keep, obj.book.asks)
             if bids is not previous[0] or asks is not previous[1]:
-                self._sides[symbol] = (bids, asks)
+                sides[symbol] = (bids, asks)
         stamp = obj.timestamp
-        top = BookTop(self.exchange, symbol, None if stamp is None else normalize.to_ns(stamp, ts), ts,
-                      bids.top, asks.top, sequence)
+        if stamp is None:
+            ts_event = None
+        elif stamp.__class__ is float and 0.0 <= stamp < 8_589_934_592.0 and (micros := round(stamp * 1e6)) / 1e6 == stamp:
+            ts_event = micros * 1_000  # `normalize.to_ns`'s common cases, inlined: seconds with at most 6 decimals...
+        elif stamp.__class__ is int and 100_000_000_000 <= stamp < 100_000_000_000_000:
+            ts_event = stamp * 1_000_000  # ...and integer milliseconds (Bybit)
+        else:
+            ts_event = normalize.to_ns(stamp, ts)
+        top = BookTop(self.exchange, symbol, ts_event, ts, bids.top, asks.top, sequence)
         if self._emit_books:
             self.books += 1
             self._publish(top)
@@ -213,4 +221,5 @@ class FeedIngest:
             return
         self._last_top[top.symbol] = key
         (bid, bid_size), (ask, ask_size) = key
-        self._emit(Ticker(top.exchange, top.symbol, top.ts_event, top.ts_recv, bid, bid_size, ask, ask_size))
+        self._counts["ticker"] += 1
+        self._publish(Ticker(top.exchange, top.symbol, top.ts_event, top.ts_recv, bid, bid_size, ask, ask_size))
