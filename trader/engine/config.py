@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 _S = 1_000_000_000
 
@@ -13,6 +14,9 @@ class EngineConfig:
     hedge_time_ns: int = 10 * _S  # hedges filled within this of the hedging's start, or the attempt fails unhedged
     retries: int = 1  # a leg that fails (rejected, canceled short, timed out) is sent again this often
     hedge_retries: int = 2  # and a hedge this often
+    # A leg failing after part of the arbitrage filled is priced again on the current book (or the arbitrage unwound,
+    # if that loses less): its IOC limit is then the depth-walked worst price moved by at most this.
+    replan_slippage_bps: Decimal = Decimal(10)
     send_timeout_s: float = 10.0  # an executor answer slower than this is looked up by client order id
     poll_s: float = 0.05  # how often a waiting leg controller looks at the clock for its deadline
     recent_arbitrages: int = 100  # kept for the status

@@ -7,6 +7,10 @@ that venue and symbol plans, the risk manager decides each proposal, every decis
 an approval is re-checked right before its first order (the kill switch may have come on since) and
 handed to a `LegController`. Tick-to-decision runs from the event's arrival to the first order handed
 to the executor, or to the decision not to trade.
+
+This module holds the engine's state, its start, status and what controllers and strategies read; the event
+path is `evaluation`, and instance control, the kill switch, shutdown, reconciliation and cancels are
+`control` (plain functions of the engine, which its methods call).
 """
 
 from __future__ import annotations
@@ -15,16 +19,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterable
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
 from shared.clock import Clock
-from shared.events import BookTop, Event, Trade
+from shared.events import Event
 from shared.trading import (
     ArbitrageAttempt,
     ArbitrageState,
@@ -33,20 +34,19 @@ from shared.trading import (
     Instruments,
     Order,
     OrderEvent,
-    OrderType,
     Proposal,
     StrategyInstance,
-    StrategyKind,
     TimeInForce,
 )
 from trader import recovery
 from trader import strategies as strategy
+from trader.engine import control, evaluation
+from trader.engine.commitments import Commitments
 from trader.engine.config import EngineConfig
 from trader.engine.exposure import ExposureBook
-from trader.engine.flatten import flatten as flatten_exposure
 from trader.engine.instances import InstanceRegistry
 from trader.engine.latency import LatencyRecorder
-from trader.engine.legs import LegController, LegServices, apply_journal, cancel_journaled
+from trader.engine.legs import LegController, LegServices
 from trader.engine.pnl import PnlLedger, max_drawdown, sharpe
 from trader.engine.reports import ExposureUnhedged, KillReport, StopReport, TradingRefused
 from trader.engine.reserved import ReservedLiquidity
@@ -56,26 +56,11 @@ from trader.execution import ExecutionQueues, Executor, PaperExecutor
 from trader.journal import Journal
 from trader.market import MarketView
 from trader.risk import InventoryReport, Portfolio, RiskManager, assess
-from trader.strategies import limit_hedge
 
 LOG = logging.getLogger("trader.engine")
 ZERO = Decimal(0)
 _DAY_NS = 86_400_000_000_000
 _RESTING = frozenset({TimeInForce.GTC, TimeInForce.POST_ONLY})
-
-
-class _Once:
-    """Records one tick-to-decision sample, the first time it is called."""
-
-    __slots__ = ("_record", "_start", "done")
-
-    def __init__(self, record: Callable[[int], None], start: int) -> None:
-        self._record, self._start, self.done = record, start, False
-
-    def __call__(self) -> None:
-        if not self.done:
-            self.done = True
-            self._record(time.perf_counter_ns() - self._start)
 
 
 class TradingEngine:
@@ -95,6 +80,7 @@ class TradingEngine:
         self.balances = Balances()
         self.reserved = ReservedLiquidity(view)  # what approved taker orders are about to take from each book
         self.versions = BookVersions(view)  # the books each instance's last attempt was based on
+        self.commitments = Commitments()  # the orders and funds approved and running attempts will still take
         self._inventory: InventoryReport | None = None
         self._controllers: dict[str, LegController] = {}
         self._tasks: set[asyncio.Task[object]] = set()
@@ -107,7 +93,7 @@ class TradingEngine:
         self._ids = itertools.count(1)
         self.session_id: int | None = None
         self.state, self.reason = EngineState.IDLE, ""
-        self.services = LegServices(journal, queues, risk, view, instruments, clock, self.config, self._portfolio, self.context,
+        self.services = LegServices(journal, queues, risk, view, instruments, clock, self.config, self._hedge_portfolio, self._hedge_context,
                                     self._new_id, self._changed, self._reported, self.refresh_balances, self.reserved.reserve)
 
     # life cycle -----------------------------------------------------------------------
@@ -127,7 +113,7 @@ class TradingEngine:
         await self.refresh_balances()
         for attempt in self.journal.attempts(in_flight=True):  # exposure left by the last run is hedged first
             instance = next((i for i in self.registry.all() if i.id == attempt.instance_id), None)
-            self._launch(LegController(attempt, self.services, instance))
+            self._launch(LegController(attempt, self.services, instance, resumed=True))
         self.state = EngineState.RUNNING
         return report
 
@@ -142,186 +128,89 @@ class TradingEngine:
         if self.paper is not None:
             self.paper.close()
 
-    # market data ----------------------------------------------------------------------
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+    # the event path (`evaluation`) -------------------------------------------------------
 
     async def on_event(self, event: Event, now_ns: int) -> None:
-        arrived = time.perf_counter_ns()
-        self.view.on_event(event)
-        if self.paper is not None and isinstance(event, BookTop | Trade):
-            self._executor_events(self.paper.on_book(event) if isinstance(event, BookTop) else self.paper.on_trade(event))
-        if not isinstance(event, BookTop) or self.state not in (EngineState.RUNNING, EngineState.SAFE_MODE):
-            return
-        once = _Once(self.latency.record, arrived)
-        instances = self.registry.touching(event.exchange, event.symbol)
-        if instances:
-            self._evaluate(instances, now_ns, once)
-        if not self._starting:
-            once()  # nothing approved: the decision not to trade
+        await evaluation.on_event(self, event, now_ns)
 
     def on_stream_gap(self) -> None:
-        self.view.stream_gap()
+        evaluation.on_stream_gap(self)
 
     def on_reconnected(self) -> None:
-        self.view.reconnected()
+        evaluation.on_reconnected(self)
 
-    def _evaluate(self, instances: Iterable[StrategyInstance], now: int, once: _Once) -> None:
-        ctx = self.context(now)
-        for instance in instances:
-            resting = instance.kind is StrategyKind.LIMIT_HEDGE
-            waiting = self.versions.waiting(instance)
-            if waiting and not resting:
-                continue  # its last attempt traded against one of these books, which still shows what it took
-            plan = strategy.plan(ctx, instance, self._resting(instance.id))
-            for cancel in plan.cancels:
-                self._cancel_soon(cancel.client_order_id, cancel.reason)
-            if waiting or plan.cancels or (resting and self._busy(instance.id)):
-                # A resting order's cancels go at once; a new one is priced on the books that follow them (and once
-                # an order or cancel on its way has been answered), so it is not queued behind them.
-                continue
-            traded = False
-            for proposal in plan.proposals:
-                self.proposals += 1
-                decision = self.risk.decide(proposal, self._portfolio(), now)
-                self.journal.record_decision(decision)
-                if decision.approved:
-                    traded = True
-                    self.reserved.reserve(decision.proposal)
-                    self._starting[instance.id] = self._starting.get(instance.id, 0) + 1
-                    self._spawn(self._execute(decision, instance, once))
-            if traded:
-                self.versions.traded(instance)
+    def _evaluate(self, instances: Iterable[StrategyInstance], now: int, once: evaluation.Once) -> None:
+        evaluation.evaluate(self, instances, now, once)
 
-    async def _execute(self, decision: Decision, instance: StrategyInstance, once: _Once) -> None:
-        try:
-            checked = self.risk.recheck(decision, self.clock())
-            if not checked.approved:
-                self.journal.record_decision(checked)
-                once()
-                return
-            now = self.clock()
-            attempt = ArbitrageAttempt.from_proposal(self._with_hedge_leg(checked.proposal, instance, now), self._attempt_id(), now,
-                                                     self.config.time_bound_ns)
-            self.journal.record_attempt(attempt)
-            controller = LegController(attempt, self.services, instance, once)
-        finally:
-            self._starting[instance.id] -= 1
-            if not self._starting[instance.id]:
-                del self._starting[instance.id]
-        self._changed(attempt)
-        await self._run(controller)
+    async def _execute(self, decision: Decision, instance: StrategyInstance, once: evaluation.Once) -> None:
+        await evaluation.execute(self, decision, instance, once)
 
     def _with_hedge_leg(self, proposal: Proposal, instance: StrategyInstance, now: int) -> Proposal:
-        """A limit-then-hedge attempt carries its planned hedge as a second leg, so a maker fill leaves it
-        partly filled (to be hedged) rather than complete."""
-        if proposal.kind is not StrategyKind.LIMIT_HEDGE:
-            return proposal
-        maker = proposal.legs[0]
-        hedge = limit_hedge.hedge(self.context(now), instance, maker.side, maker.amount)
-        return msgspec.structs.replace(proposal, legs=(maker, *hedge.legs)) if hedge else proposal
-
-    # executor events ----------------------------------------------------------------------
+        return evaluation.with_hedge_leg(self, proposal, instance, now)
 
     def _executor_events(self, events: Iterable[OrderEvent]) -> None:
-        for event in events:
-            try:
-                order = self.journal.record(event)
-            except Exception as error:  # an order the journal does not know, or a transition it refuses
-                LOG.error("executor event for %s not journaled: %s", event.client_order_id, error)
-                self.risk.error(self.clock(), f"event for {event.client_order_id}: {error}")
-                continue
-            if order.attempt_id is None:
-                continue
-            controller = self._controllers.get(order.attempt_id)
-            if controller is not None:
-                controller.notify()
-            else:
-                self._late(order.attempt_id)
+        evaluation.executor_events(self, events)
 
     def _late(self, attempt_id: str) -> None:
-        """A fill for an arbitrage already over: recorded on it, and reported if it reopens exposure."""
-        attempt = self.journal.attempt(attempt_id)
-        if attempt is None:
-            return
-        updated = apply_journal(self.journal, attempt, self.clock())
-        if updated is attempt:
-            return
-        self.journal.record_attempt(updated)
-        self._changed(updated)
-        if updated.state is ArbitrageState.FAILED_UNHEDGED and attempt.state is not ArbitrageState.FAILED_UNHEDGED:
-            controller = LegController(updated, self.services)
-            controller.finish()  # the same report as a controller ending failed-unhedged
+        evaluation.late(self, attempt_id)
 
-    # instances ------------------------------------------------------------------------
+    # instances, kill switch, shutdown, reconciliation, cancels (`control`) ------------------------
 
     def instances(self) -> tuple[StrategyInstance, ...]:
-        return self.registry.all()
+        return control.instances(self)
 
     def add_instance(self, instance: StrategyInstance) -> StrategyInstance:
-        added = self.registry.add(instance)
-        self._inventory = None
-        return added
+        return control.add_instance(self, instance)
 
     def pause_instance(self, instance_id: str) -> StrategyInstance:
-        self._inventory = None
-        return self.registry.pause(instance_id)
+        return control.pause_instance(self, instance_id)
 
     def resume_instance(self, instance_id: str) -> StrategyInstance:
-        self._inventory = None
-        return self.registry.resume(instance_id)
+        return control.resume_instance(self, instance_id)
 
     def remove_instance(self, instance_id: str) -> StrategyInstance:
-        self._inventory = None
-        self.versions.forget(instance_id)
-        return self.registry.remove(instance_id)
-
-    # kill switch, shutdown, reconciliation ------------------------------------------------------
+        return control.remove_instance(self, instance_id)
 
     async def kill(self, flatten: bool, reason: str) -> KillReport:
         """Stop new proposals at once, cancel every open order, report the exposure left; unwind it only with `flatten`."""
-        now = self.clock()
-        self.risk.kill.engage(now, reason, flatten)
-        self.state, self.reason = EngineState.KILLED, reason
-        self.journal.record_risk_event("kill_switch", "engaged", f"{reason} (flatten: {flatten})")
-        canceled = await self._cancel_all(lambda order: True, f"kill switch: {reason}")
-        flattened, denied = await flatten_exposure(self.services, self.exposure, f"s{self.session_id}") if flatten else ((), ())
-        net, by_venue = self._exposure()
-        return KillReport(reason, self.clock(), canceled, net, by_venue, flattened, denied)
+        return await control.kill(self, flatten, reason)
 
     async def stop(self, grace_s: float, reason: str = "shutdown") -> StopReport:
         """Stop new proposals, cancel resting limit orders, give in-flight legs `grace_s` to finish or hedge, end the session."""
-        self.state, self.reason = EngineState.STOPPED, reason
-        canceled = await self._cancel_all(lambda order: order.type is OrderType.LIMIT and order.time_in_force in _RESTING,
-                                          f"shutdown: {reason}")
-        running = set(self._tasks)
-        if running:
-            _, late = await asyncio.wait(running, timeout=grace_s)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        unfinished = tuple(c.attempt for c in self._controllers.values())
-        net, by_venue = self._exposure()
-        self.journal.end_session(reason, self.ledger.session(self.session_id or 0))
-        self.session_id = None
-        await self.queues.close()
-        return StopReport(reason, self.clock(), canceled, unfinished, net, by_venue)
+        return await control.stop(self, grace_s, reason)
 
     async def reconcile(self) -> recovery.Reconciliation | None:
         """Compare balances and open orders with the executor (skipped while an order is on its way)."""
-        if any(c.sending for c in self._controllers.values()) or any(self.queues.pending(*key) for key in self.queues.keys()):
-            return None
-        result = await recovery.check(self.journal, self.executor, self.config.accounts)
-        mismatch = "; ".join(result.problems()) or None
-        self.risk.reconciled(self.clock(), mismatch)
-        if mismatch:
-            self.journal.record_risk_event("mismatch", "reconciliation", mismatch)
-        await self.refresh_balances()
-        return result
+        return await control.reconcile(self)
 
     async def refresh_balances(self) -> Balances:
-        rows = [b for account in self.config.accounts for b in (await self.executor.balances(account)).values()]
-        self.balances = Balances(rows)
-        self._inventory = None
-        return self.balances
+        return await control.refresh_balances(self)
+
+    def _cancel_soon(self, client_order_id: str, reason: str) -> None:
+        control.cancel_soon(self, client_order_id, reason)
+
+    async def _cancel(self, order: Order, reason: str) -> Order:
+        return await control.cancel(self, order, reason)
+
+    async def _cancel_all(self, which: Callable[[Order], bool], reason: str) -> tuple[Order, ...]:
+        return await control.cancel_all(self, which, reason)
 
     # status ----------------------------------------------------------------------------
 
@@ -347,13 +236,25 @@ class TradingEngine:
     # what the controllers and strategies read -------------------------------------------------
 
     def context(self, now: int) -> strategy.StrategyContext:
-        return strategy.StrategyContext(self.view, self.balances, self.instruments, now, self._new_id, self.reserved)
+        """What strategies plan on: the balances less what approved and running attempts will still spend."""
+        return strategy.StrategyContext(self.view, self.commitments.available(self.balances), self.instruments, now, self._new_id,
+                                        self.reserved)
 
-    def _portfolio(self) -> Portfolio:
+    def _portfolio(self, committed: bool = True) -> Portfolio:
+        """What the risk manager decides on: every order approved and running attempts will still place, and
+        (`committed`) the balances less what they will still spend."""
         now = self.clock()
         net, _ = self._exposure()
-        open_orders = sum(len(c.open_orders()) + int(c.sending) for c in self._controllers.values())
-        return Portfolio(self.balances, net, open_orders, self.ledger.since(now - now % _DAY_NS), self._inventory_report())
+        open_orders = self.commitments.orders(c.attempt for c in self._controllers.values())
+        balances = self.commitments.available(self.balances) if committed else self.balances
+        return Portfolio(balances, net, open_orders, self.ledger.since(now - now % _DAY_NS), self._inventory_report())
+
+    def _hedge_portfolio(self) -> Portfolio:
+        """A hedge closes exposure the attempt holds: it may spend what the attempt itself reserved."""
+        return self._portfolio(committed=False)
+
+    def _hedge_context(self, now: int) -> strategy.StrategyContext:
+        return strategy.StrategyContext(self.view, self.balances, self.instruments, now, self._new_id, self.reserved)
 
     def _inventory_report(self) -> InventoryReport:
         if self._inventory is None:
@@ -399,10 +300,13 @@ class TradingEngine:
             final = await controller.run()
         finally:
             self._controllers.pop(controller.attempt.id, None)
-        if final.is_final:
-            self._settled(final)
-            with contextlib.suppress(Exception):
-                await self.refresh_balances()
+        try:
+            if final.is_final:
+                self._settled(final)
+                with contextlib.suppress(Exception):
+                    await self.refresh_balances()
+        finally:
+            self.commitments.settled(final.id)  # the balances now show what it spent
 
     def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
         task: asyncio.Task[object] = asyncio.create_task(work)
@@ -432,29 +336,8 @@ class TradingEngine:
         self.exposure.add_report(report)
         self.risk.unhedged(self.clock(), self.exposure.unhedged())
 
-    def _cancel_soon(self, client_order_id: str, reason: str) -> None:
-        order = self.journal.order(client_order_id)
-        if order is None or not order.is_open or client_order_id in self._canceling:
-            return
-        self._canceling.add(client_order_id)
-        self._spawn(self._cancel(order, reason))
 
-    async def _cancel(self, order: Order, reason: str) -> Order:
-        try:
-            result = await cancel_journaled(self.journal, self.queues, order, reason, self.clock())
-        except Exception as error:
-            self.risk.error(self.clock(), f"cancel {order.client_order_id}: {error}")
-            return order
-        finally:
-            self._canceling.discard(order.client_order_id)
-        if order.attempt_id in self._controllers:
-            self._controllers[order.attempt_id].notify()
-        return result
 
-    async def _cancel_all(self, which: Callable[[Order], bool], reason: str) -> tuple[Order, ...]:
-        orders = [o for o in self.journal.orders(final=False) if o.is_open and which(o)]
-        results = await asyncio.gather(*(self._cancel(o, reason) for o in orders))
-        return tuple(results)
 
 
 def _copy(table: dict[str, dict[str, Decimal]]) -> dict[str, dict[str, Decimal]]:

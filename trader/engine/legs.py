@@ -7,7 +7,10 @@ committed before the executor hears of it. What the executor answers, and fills 
 which is the one record the controller trusts.
 
 - A leg that ends short (rejected, canceled, never sent) is sent again for what remains, up to
-  `retries` times, before the attempt's deadline and while its venue is tradeable.
+  `retries` times, before the attempt's deadline and while its venue is tradeable. If part of the
+  arbitrage has filled, the remaining legs are first priced again on the current books (`replan`): when
+  completing from there loses no more than unwinding, they go at the new prices (IOC, with a bounded
+  slippage); otherwise the arbitrage is unwound at once.
 - Otherwise, if nothing filled the attempt is aborted; if anything did, its exposure is hedged at once
   with market orders on the other venue (`hedging`), or for limit-then-hedge each maker fill is hedged
   by `limit_hedge.hedge`. Hedges are decided by the risk manager (only funding can stop them), retried
@@ -21,23 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal
 
-from shared.clock import Clock
+import msgspec
+
 from shared.trading import (
     ArbitrageAttempt,
     ArbitrageLeg,
     ArbitrageState,
     Balances,
-    CancelOrder,
-    Instruments,
     Intent,
     InvalidTransition,
     Leg,
     LegStatus,
-    Order,
     OrderType,
     Proposal,
     Side,
@@ -47,16 +47,15 @@ from shared.trading import (
     TimeInForce,
     Verdict,
 )
-from trader.engine.config import EngineConfig
 from trader.engine.hedging import hedge_legs
 from trader.engine.pnl import exposure_by_venue
+from trader.engine.replan import replan
 from trader.engine.reports import ExposureUnhedged
-from trader.execution import ExecutionQueues
+from trader.engine.services import LegServices, apply_journal, cancel_journaled
 from trader.execution.journaled import send
-from trader.journal import Journal
-from trader.market import MarketView
-from trader.risk import Portfolio, RiskManager
-from trader.strategies import StrategyContext, limit_hedge
+from trader.strategies import limit_hedge
+
+__all__ = ["LegController", "LegServices", "apply_journal", "cancel_journaled"]
 
 LOG = logging.getLogger("trader.engine")
 ZERO = Decimal(0)
@@ -64,59 +63,9 @@ _L = LegStatus
 _OPEN_LEG = (_L.SENT, _L.PARTIALLY_FILLED)
 
 
-@dataclass(frozen=True, slots=True)
-class LegServices:
-    """What a leg controller uses, handed down by the engine."""
-
-    journal: Journal
-    queues: ExecutionQueues
-    risk: RiskManager
-    view: MarketView
-    instruments: Instruments
-    clock: Clock
-    config: EngineConfig
-    portfolio: Callable[[], Portfolio]
-    context: Callable[[int], StrategyContext]
-    new_id: Callable[[], str]  # proposal ids for hedges
-    on_change: Callable[[ArbitrageAttempt], None]  # after every journaled transition
-    on_report: Callable[[ExposureUnhedged], None]
-    refresh: Callable[[], Awaitable[Balances]]  # balances from the executor, before hedging
-    reserve: Callable[[Proposal], None] = lambda proposal: None  # an approved hedge's take from the books
-
-
-def apply_journal(journal: Journal, attempt: ArbitrageAttempt, now: int) -> ArbitrageAttempt:
-    """The attempt with every fill and order end the journal holds for its legs and hedges applied."""
-    for hedging in (False, True):
-        for index in range(len(attempt.hedges if hedging else attempt.legs)):
-            leg = (attempt.hedges if hedging else attempt.legs)[index]
-            seen = {f.trade_id for f in leg.fills}
-            for cid in leg.orders:
-                for fill in journal.fills(cid):
-                    if fill.trade_id not in seen:
-                        attempt = attempt.hedge_filled(index, fill, now) if hedging else attempt.filled(index, fill, now)
-            leg = (attempt.hedges if hedging else attempt.legs)[index]
-            last = journal.order(leg.orders[-1]) if leg.orders else None
-            if last is not None and last.is_final and leg.status in _OPEN_LEG:
-                reason = f"order {last.client_order_id} {last.status}" + (f": {last.reason}" if last.reason else "")
-                if not hedging:
-                    attempt = attempt.failed(index, reason, now)
-                elif attempt.state is ArbitrageState.HEDGING:
-                    attempt = attempt.hedge_failed(index, reason, now)
-    return attempt
-
-
-async def cancel_journaled(journal: Journal, queues: ExecutionQueues, order: Order, reason: str, now: int) -> Order:
-    """Cancel an open order through its queue and journal the answer."""
-    update = await queues.cancel(CancelOrder(order.client_order_id, order.venue, order.account, order.symbol, now, reason))
-    result = journal.order(order.client_order_id) or order
-    for event in update.events:
-        result = journal.record(event)
-    return result
-
-
 class LegController:
     def __init__(self, attempt: ArbitrageAttempt, services: LegServices, instance: StrategyInstance | None = None,
-                 on_handed: Callable[[], None] | None = None) -> None:
+                 on_handed: Callable[[], None] | None = None, resumed: bool = False) -> None:
         self.attempt = attempt
         self._s = services
         self._instance = instance
@@ -127,8 +76,12 @@ class LegController:
         self._hedge_started: int | None = None
         self._hedged_maker = attempt.legs[0].filled if attempt.hedges else ZERO
         self._unhedgeable: list[str] = []
+        self._unwound = ""  # why a failed leg was unwound rather than completed
         self.report: ExposureUnhedged | None = None
         self.sending = False  # an order of this attempt is on its way to the executor
+        # Taken up after a restart, before any book has arrived: wait (up to one time bound) for its venues' books
+        # before deciding anything, rather than failing legs and hedges on "no book yet".
+        self._resume_until = services.clock() + services.config.time_bound_ns if resumed else None
 
     # the engine's side ----------------------------------------------------------------
 
@@ -146,7 +99,7 @@ class LegController:
                 self._sync()
                 if self.attempt.is_final:
                     break
-                if await self._step():
+                if self._waiting_for_books() or await self._step():
                     await self._sleep()
         except asyncio.CancelledError:
             raise  # shutdown's grace ran out: the attempt stays in flight in the journal, for recovery
@@ -159,6 +112,17 @@ class LegController:
         return self.attempt
 
     # steps ---------------------------------------------------------------------------
+
+    def _waiting_for_books(self) -> bool:
+        """A resumed attempt waits, within its resume bound, until every venue/symbol it trades is tradeable."""
+        if self._resume_until is None:
+            return False
+        now = self._s.clock()
+        markets = {(leg.leg.venue, leg.leg.symbol) for leg in (*self.attempt.legs, *self.attempt.hedges)}
+        if now <= self._resume_until and not all(self._s.view.tradeable(venue, symbol, now) for venue, symbol in markets):
+            return True
+        self._resume_until = None
+        return False
 
     async def _step(self) -> bool:
         """Do the next thing; True when there is nothing to do until woken."""
@@ -180,11 +144,14 @@ class LegController:
                 if now > a.deadline_ns:
                     await self._cancel(leg, "past the arbitrage's time bound")
                 return True
+            failed = f"leg {index} ({leg.leg.venue} {leg.leg.side} {leg.leg.symbol}) failed: {leg.reason}"
             why = self._no_retry(False, index, leg, now, a.deadline_ns)
             if why is None:
-                await self._send(False, index, self._retry_amount(leg))
+                if a.anything_filled and not self._replanned(index, now):
+                    return await self._give_up(f"{failed}; {self._unwound}")
+                await self._send(False, index, self._retry_amount(self.attempt.legs[index]))
                 return False
-            return await self._give_up(f"leg {index} ({leg.leg.venue} {leg.leg.side} {leg.leg.symbol}) failed: {leg.reason}; {why}")
+            return await self._give_up(f"{failed}; {why}")
         return True
 
     async def _step_hedging(self, now: int) -> bool:
@@ -234,6 +201,30 @@ class LegController:
         if maker.status is _L.FAILED and not a.anything_filled:
             self._commit(a.abandon(f"maker order ended: {maker.reason}", now))
             return False
+        return True
+
+    def _replanned(self, index: int, now: int) -> bool:
+        """Price the legs from `index` on again on the current books, if completing loses no more than unwinding;
+        False to unwind. An asset without a price leaves the legs as planned."""
+        a = self.attempt
+        choice = replan(a, index, self._s.instruments, self._s.view, now, self._s.config.replan_slippage_bps)
+        if choice is None:
+            return True
+        what = choice.describe(a.profit_asset)
+        if not choice.completes:
+            self._unwound = f"unwound: {what}"
+            LOG.info("arbitrage %s: leg %d failed, unwinding (%s)", a.id, index, what)
+            return False
+        legs = list(a.legs)
+        for offset, new in enumerate(choice.legs):
+            old = legs[index + offset]
+            amount = old.filled + new.amount if offset == 0 else new.amount  # the failed leg keeps what it filled
+            legs[index + offset] = msgspec.structs.replace(old, leg=msgspec.structs.replace(
+                old.leg, amount=amount, price=new.price, expected_price=new.expected_price))
+        self._commit(msgspec.structs.replace(a, legs=tuple(legs)))
+        LOG.info("arbitrage %s: leg %d failed, completing at %s (%s)", a.id, index,
+                 ", ".join(f"{leg.side} {leg.symbol} <= {leg.price}" if leg.side is Side.BUY else f"{leg.side} {leg.symbol} >= {leg.price}"
+                           for leg in choice.legs), what)
         return True
 
     # hedging ---------------------------------------------------------------------------

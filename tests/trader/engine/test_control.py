@@ -15,7 +15,7 @@ import pytest
 from shared.trading import ArbitrageState, DecisionReason, InstanceState, OrderStatus
 from tests.trader.engine.engine_setup import CHEAP, RICH, btc, engine, lh, xex
 from tests.trader.execution.paper_setup import ManualClock
-from tests.trader.market_data import T0
+from tests.trader.market_data import T0, S
 from trader.engine import TradingEngine
 
 # Quiet books: no cross-exchange edge; a bid on binance at 99.80 clears 10 bps when sold on bybit at 100.00.
@@ -155,3 +155,68 @@ def test_a_restart_after_a_crash_mid_arbitrage_completes_it_without_a_duplicate_
     assert [o.status for o in journaled] == [OrderStatus.FILLED, OrderStatus.FILLED]
     assert [o.status for o in at_venue if o] == [OrderStatus.FILLED, OrderStatus.FILLED]
     assert len({o.client_order_id for o in journaled}) == 2
+
+
+def test_an_arbitrage_resumed_before_any_book_has_arrived_waits_for_its_venues_then_completes(tmp_path: Path) -> None:
+    clock = ManualClock()
+    first = engine(tmp_path, xex(), clock=clock, latency_ms=100)
+
+    async def crash() -> None:
+        await first.start()
+        await first.on_event(CHEAP, T0)
+        await first.on_event(RICH, T0)
+        await asyncio.sleep(0.03)
+        for task in list(first._tasks):
+            task.cancel()
+        await asyncio.sleep(0.15)  # the buy fills at the venue; the sell is not sent
+        await first.queues.close()
+
+    asyncio.run(crash())
+    (resumed,) = first.journal.attempts()
+    first.close()
+    second: TradingEngine = engine(tmp_path, xex(), clock=clock)
+
+    async def restart() -> None:
+        await second.start()  # as the service does: the feed starts after start() returns
+        await asyncio.sleep(0.1)  # the resumed controller looks at its books a few times: none yet
+        await second.on_event(CHEAP, T0)
+        await second.on_event(RICH, T0)
+        await second.drain()
+
+    asyncio.run(restart())
+    attempt = second.journal.attempt(resumed.id)
+    assert attempt is not None and attempt.state is ArbitrageState.FILLED, attempt  # not unwound for "no book yet"
+    assert not attempt.hedges
+    assert [second.journal.order(cid).status for leg in attempt.legs for cid in leg.orders] == [  # type: ignore[union-attr]
+        OrderStatus.FILLED, OrderStatus.FILLED]
+
+
+def test_a_resumed_arbitrage_waits_for_its_books_no_longer_than_one_time_bound(tmp_path: Path) -> None:
+    clock = ManualClock()
+    first = engine(tmp_path, xex(), clock=clock, latency_ms=100)
+
+    async def crash() -> None:
+        await first.start()
+        await first.on_event(CHEAP, T0)
+        await first.on_event(RICH, T0)
+        await asyncio.sleep(0.03)
+        for task in list(first._tasks):
+            task.cancel()
+        await asyncio.sleep(0.15)
+        await first.queues.close()
+
+    asyncio.run(crash())
+    (resumed,) = first.journal.attempts()
+    first.close()
+    second: TradingEngine = engine(tmp_path, xex(), clock=clock)
+
+    async def restart() -> None:
+        await second.start()
+        await asyncio.sleep(0.1)
+        assert not second.journal.attempt(resumed.id).is_final  # type: ignore[union-attr]  # still waiting for books
+        clock.advance(6 * S)  # no book within the bound: it decides on what it has
+        await asyncio.wait_for(second.drain(), 5)
+
+    asyncio.run(restart())
+    attempt = second.journal.attempt(resumed.id)
+    assert attempt is not None and attempt.is_final

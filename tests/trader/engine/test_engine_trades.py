@@ -4,13 +4,16 @@ legs filled and an exact PnL after fees; no dislocation, or one the fees eat, ma
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal as D
 from pathlib import Path
 
 from shared.trading import ArbitrageState, Balance, Balances, LegStatus, OrderStatus, StrategyInstance, TriangularParams
-from tests.trader.engine.engine_setup import CHEAP, RICH, TRI_SPECS, btc, engine, lh, tri_book, xex
+from tests.trader.engine.engine_setup import CHEAP, ENGINE, RICH, TRI_SPECS, btc, config, engine, lh, tri_book, xex
+from tests.trader.execution.paper_setup import ManualClock
 from tests.trader.market_data import T0
-from trader.engine import EngineState, attempt_pnl
+from trader.engine import EngineState, attempt_pnl, build_engine
+from trader.risk import RiskConfig, RiskLimits
 
 
 def test_a_cross_exchange_dislocation_becomes_one_arbitrage_with_both_legs_filled_and_exact_pnl(tmp_path: Path) -> None:
@@ -148,3 +151,39 @@ def test_a_resting_order_is_repriced_on_the_books_after_its_cancel_not_queued_be
         await trader.stop(grace_s=1)
 
     asyncio.run(scenario())
+
+
+def test_approvals_on_one_event_count_each_others_orders_against_the_open_orders_limit(tmp_path: Path) -> None:
+    settings = config(tmp_path, xex("a", size="0.2"), xex("b", size="0.2"))
+    settings = dataclasses.replace(settings, risk=RiskConfig(limits=RiskLimits(max_open_orders=3)))
+    trader = build_engine(settings, ManualClock(), ENGINE)
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(CHEAP, T0)
+        await trader.on_event(RICH, T0)  # both instances plan on this event; the first approval holds 2 of the 3 orders
+        await trader.drain()
+
+    asyncio.run(scenario())
+    assert [a.instance_id for a in trader.journal.attempts()] == ["a"]
+    denied = [e.decision for e in trader.journal.risk_events(kind="decision") if e.decision and not e.decision.approved]
+    assert [(d.proposal.instance_id, d.reason.value, d.detail) for d in denied] == [("b", "open_orders", "2 open + 2 new > limit 3")]
+
+
+def test_approvals_on_one_event_do_not_count_on_the_same_balance(tmp_path: Path) -> None:
+    funds = Balances((Balance("binance", "main", "USDT", D(1000)), Balance("bybit", "main", "BTC", D("0.3"))))
+    trader = engine(tmp_path, xex("a", size="0.2"), xex("b", size="0.2"), funds=funds)
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(CHEAP, T0)
+        await trader.on_event(RICH, T0)  # each instance alone could sell 0.2 of bybit's 0.3 BTC
+        await trader.drain()
+
+    asyncio.run(scenario())
+    attempts = trader.journal.attempts()
+    assert {a.instance_id for a in attempts} == {"a", "b"}
+    assert all(a.state is ArbitrageState.FILLED for a in attempts), [a.reason for a in attempts]
+    sold = sum(a.legs[1].leg.amount for a in attempts)
+    assert sold <= D("0.3")
+    assert all(o.status is OrderStatus.FILLED for o in trader.journal.orders())  # none rejected for want of BTC

@@ -8,6 +8,7 @@ import asyncio
 from decimal import Decimal as D
 from pathlib import Path
 
+from shared.events import BookTop
 from shared.trading import (
     ArbitrageState,
     Balance,
@@ -25,7 +26,7 @@ from shared.trading import (
 from tests.trader.engine.engine_setup import CHEAP, RICH, TRI_SPECS, btc, down, engine, lh, tri_book, xex
 from tests.trader.execution.paper_setup import ManualClock
 from tests.trader.market_data import T0, S
-from trader.engine import EngineState
+from trader.engine import EngineState, attempt_pnl
 from trader.risk import SafeModeCause
 
 
@@ -33,7 +34,7 @@ def hedges(attempt):  # type: ignore[no-untyped-def]
     return [(h.leg.venue, h.leg.side.value, h.leg.type.value, h.filled, h.status) for h in attempt.hedges]
 
 
-def test_a_partly_filled_leg_is_retried_then_its_exposure_hedged_on_the_other_venue(tmp_path: Path) -> None:
+def test_a_partly_filled_leg_is_priced_again_on_the_current_book_and_completed_when_that_beats_unwinding(tmp_path: Path) -> None:
     trader = engine(tmp_path, xex(size="1.0"))
 
     async def scenario() -> None:
@@ -47,14 +48,15 @@ def test_a_partly_filled_leg_is_retried_then_its_exposure_hedged_on_the_other_ve
 
     asyncio.run(scenario())
     (attempt,) = trader.journal.attempts()
-    assert attempt.state is ArbitrageState.DONE
+    # Sent again at its planned 100.00 it would find nothing; priced on the book, the 0.4 left costs 100.10, and
+    # the sell still clears: completing keeps most of the edge, where unwinding would only recover the 0.6.
+    assert attempt.state is ArbitrageState.FILLED and not attempt.hedges
     buy, sell = attempt.legs
-    assert (buy.filled, buy.status, len(buy.orders)) == (D("0.600"), LegStatus.FAILED, 2)  # the retry found nothing left
-    assert sell.status is LegStatus.SKIPPED
-    assert hedges(attempt) == [("bybit", "sell", "market", D("0.599"), LegStatus.FILLED)]  # 0.6 less the 0.1% fee, to the lot
-    assert attempt.exposure() == {"BTC": D("0.0004")}  # under one lot
-    status = trader.status()
-    assert status.counts.succeeded == 1 and not trader.risk.safe_mode.active
+    assert (buy.filled, buy.leg.price, len(buy.orders)) == (D("1.000"), D("100.10"), 2)
+    assert [(f.price, f.amount) for f in buy.fills] == [(D("100.0"), D("0.6")), (D("100.1"), D("0.400"))]
+    assert (sell.filled, sell.status) == (D("0.999"), LegStatus.FILLED)
+    assert attempt_pnl(attempt) == D("0.7581010")
+    assert trader.status().counts.succeeded == 1 and not trader.risk.safe_mode.active
     assert trader.risk.breaker.last_failure == ""  # an IOC order that found nothing left says nothing about the venue
 
 
@@ -184,27 +186,64 @@ def test_a_post_only_order_refused_for_crossing_the_book_does_not_count_against_
     assert trader.risk.breaker.last_failure == "" and trader.risk.breaker.allows(T0)
 
 
-def test_the_dust_a_hedged_triangle_leaves_under_every_minimum_order_is_not_unhedged_exposure(tmp_path: Path) -> None:
-    tri = StrategyInstance("tri", TriangularParams("binance", ("BTC-USDT", "ETH-BTC", "ETH-USDT"), "USDT", D(300), D(2)))
-    trader = engine(tmp_path, tri, specs=TRI_SPECS, funds=Balances((Balance("binance", "main", "USDT", D(1000)),)), latency_ms=50)
+TRI = StrategyInstance("tri", TriangularParams("binance", ("BTC-USDT", "ETH-BTC", "ETH-USDT"), "USDT", D(300), D(2)))
+USDT_ONLY = Balances((Balance("binance", "main", "USDT", D(1000)),))
+
+
+def triangle_with_a_move(tmp_path: Path, moved: BookTop):  # type: ignore[no-untyped-def]
+    """A USDT > BTC > ETH > USDT cycle of 0.006 BTC; `moved` arrives while its first leg is on its way."""
+    trader = engine(tmp_path, TRI, specs=TRI_SPECS, funds=USDT_ONLY, latency_ms=50)
 
     async def scenario() -> None:
         await trader.start()
         await trader.on_event(tri_book("ETH-BTC", ((0.04890, 5.0),), ((0.04900, 5.0),)), T0)
         await trader.on_event(tri_book("ETH-USDT", ((2470.0, 5.0),), ((2471.0, 5.0),)), T0)
         await trader.on_event(tri_book("BTC-USDT", ((49990.0, 1.0),), ((50000.0, 1.0),)), T0)
-        await asyncio.sleep(0.03)  # the BTC leg is on its way when ETH-USDT falls under the last leg's limit
-        await trader.on_event(tri_book("ETH-USDT", ((2440.0, 5.0),), ((2441.0, 5.0),), sequence=2), T0)
+        await asyncio.sleep(0.03)
+        await trader.on_event(moved, T0)
         await trader.drain()
 
     asyncio.run(scenario())
     (attempt,) = trader.journal.attempts()
-    assert attempt.state is ArbitrageState.DONE and "leg 2 (binance sell ETH-USDT) failed" in attempt.reason
-    assert hedges(attempt) == [("binance", "sell", "market", D("0.1221"), LegStatus.FILLED)]
-    assert attempt.exposure() == {"BTC": D("0.00000130"), "ETH": D("0.0000777")}  # what rounding leaves: under one lot of each
+    return trader, attempt
+
+
+def test_a_triangle_whose_middle_leg_missed_is_completed_at_the_new_price_when_that_loses_less_than_unwinding(tmp_path: Path) -> None:
+    # ETH-BTC ticks up half a tick past the planned 0.04900: the IOC at 0.04900 finds nothing.
+    trader, attempt = triangle_with_a_move(tmp_path, tri_book("ETH-BTC", ((0.04895, 5.0),), ((0.04905, 5.0),), sequence=2))
+    assert attempt.state is ArbitrageState.FILLED and not attempt.hedges, attempt.reason
+    _, eth_btc, eth_usdt = attempt.legs
+    # Priced again: 0.04905, limited 10 bps past it (0.04910), sized to the 0.005994 BTC the first leg yielded.
+    assert (eth_btc.leg.price, eth_btc.leg.amount, [f.price for f in eth_btc.fills]) == (D("0.04910"), D("0.1220"), [D("0.04905")])
+    assert (eth_usdt.leg.price, eth_usdt.filled) == (D("2467.53"), D("0.1218"))
+    assert attempt_pnl(attempt) > 0  # unwinding would have lost 0.66 USDT
+    assert attempt.exposure() == {"BTC": D("0.000009900"), "ETH": D("0.0000780")}  # under one lot of each
+    assert trader.status().unhedged == ()
+
+
+def test_a_triangle_is_unwound_when_completing_at_the_new_price_would_lose_more(tmp_path: Path) -> None:
+    # ETH-BTC jumps 1%: buying ETH there and selling it at 2470 would lose 1.17 USDT, selling the BTC back 0.33.
+    _, attempt = triangle_with_a_move(tmp_path, tri_book("ETH-BTC", ((0.04940, 5.0),), ((0.04950, 5.0),), sequence=2))
+    assert attempt.state is ArbitrageState.DONE and "leg 1 (binance buy ETH-BTC) failed" in attempt.reason
+    assert "unwound: completing -1.17128970 USDT, unwinding -0.32939010 USDT" in attempt.reason
+    assert len(attempt.legs[1].orders) == 1  # not sent again at a price the book no longer has
+    assert hedges(attempt) == [("binance", "sell", "market", D("0.00599"), LegStatus.FILLED)]
+
+
+def test_the_dust_a_hedged_triangle_leaves_under_every_minimum_order_is_not_unhedged_exposure(tmp_path: Path) -> None:
+    trader, attempt = triangle_with_a_move(tmp_path, tri_book("ETH-BTC", ((0.04940, 5.0),), ((0.04950, 5.0),), sequence=2))
+    assert attempt.state is ArbitrageState.DONE
+    assert attempt.exposure() == {"BTC": D("0.00000400")}  # what the first leg's fee and the hedge's lot leave: under one lot
     status = trader.status()
     assert status.unhedged == () and status.counts.failed == 0 and not trader.risk.safe_mode.active
     assert trader.journal.risk_events(kind="unhedged") == ()
+
+
+def test_a_triangle_whose_last_leg_missed_is_completed_within_the_slippage_bound(tmp_path: Path) -> None:
+    # ETH-USDT falls 0.04% under the last leg's limit: sold at the new bid rather than sent again at the old one.
+    _, attempt = triangle_with_a_move(tmp_path, tri_book("ETH-USDT", ((2469.0, 5.0),), ((2470.0, 5.0),), sequence=2))
+    assert attempt.state is ArbitrageState.FILLED and not attempt.hedges, attempt.reason
+    assert [f.price for f in attempt.legs[2].fills] == [D("2469.0")]
 
 
 def test_a_hedge_on_its_way_is_not_taken_for_a_resting_order_when_the_strategy_plans_again(tmp_path: Path) -> None:
