@@ -44,8 +44,8 @@ def test_the_demo_config_converts_to_the_core_values() -> None:
     assert config.shutdown_grace_ns == 30 * S
     assert config.instances == (
         StrategyInstance("btc-binance-gateio", CrossExchangeParams(("binance", "gateio"), "BTC-USDT", Decimal("0.01"), Decimal(3))),
-        StrategyInstance("tri-binance", TriangularParams("binance", ("BTC-USDT", "ETH-BTC", "ETH-USDT"), "USDT", Decimal(300), Decimal(2))),
-        StrategyInstance("eth-bybit-kucoin", LimitHedgeParams("bybit", "kucoin", "ETH-USDT", Decimal("0.1"), Decimal(3),
+        StrategyInstance("tri-binance", TriangularParams("binance", ("BTC-USDT", "ETH-BTC", "ETH-USDT"), "USDT", Decimal(300), Decimal(7))),
+        StrategyInstance("eth-bybit-kucoin", LimitHedgeParams("bybit", "kucoin", "ETH-USDT", Decimal("0.1"), Decimal(8),
                                                               sides=(Side.BUY, Side.SELL), reprice_bps=Decimal(2))),
     )
     assert config.risk == RiskConfig(
