@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from collector.lake.encode import encode, split
-from collector.lake.replay import to_events
 from shared.events import Channel, Ticker, Trade
+from shared.lake.events import to_events
 from shared.lake.layout import NS_PER_DAY
 from shared.lake.schema import schema_for
 from tests.shared.lake.synthetic import T0, book, status, trades

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from pathlib import Path
 
 import pytest
 
 from collector.dispatch import Dispatcher
-from collector.lake.replay import Pacer, ReplayReport, Windows, due_offset_s, parse_instant, replay_lake
+from collector.lake.replay import Pacer, ReplayReport, due_offset_s, replay_lake
 from collector.lake.writer import PartitionWriter
 from shared.events import Channel, Event, channel_of
-from shared.lake.layout import FileKind, FileName, Partition
-from shared.lake.manifest import DataFile
 from shared.lake.storage import open_lake
 from shared.settings import Settings, settings_from_mapping
 from shared.settings.lake import LakeSettings
@@ -119,38 +116,6 @@ def test_empty_range_publishes_nothing(tmp_path: Path) -> None:
     assert seen == [] and report.total == 0 and not report.stopped
 
 
-def _file(low: int, high: int) -> DataFile:
-    return DataFile(Partition(Channel.TICKER, dt.date(2026, 1, 1), "x"), FileName(low, high, FileKind.WRITTEN, "r", 1), 1)
-
-
-def _all(plan: Windows, rows: int | None = None) -> list[tuple[int, int]]:
-    out = []
-    while (window := plan.next(rows)) is not None:
-        out.append(window)
-    return out
-
-
-def test_windows_cover_the_range_and_skip_what_no_file_holds() -> None:
-    files = [_file(T0, T0 + 25), _file(T0 + 1_000, T0 + 1_005)]
-    dense = 100_000  # rows per window that keep the width as it is
-    assert _all(Windows(files, None, None, 10), dense) == [
-        (T0, T0 + 10),
-        (T0 + 10, T0 + 20),
-        (T0 + 20, T0 + 30),
-        (T0 + 1_000, T0 + 1_006),
-    ]
-    assert _all(Windows(files, T0 + 22, T0 + 1_002, 10), dense) == [(T0 + 22, T0 + 32), (T0 + 1_000, T0 + 1_002)]
-    assert _all(Windows([], None, None, 10)) == []
-
-
-def test_window_width_adapts_to_how_many_rows_a_window_held() -> None:
-    plan = Windows([_file(T0, T0 + 10_000)], None, None, 10, target_rows=1_000)
-    assert plan.next() == (T0, T0 + 10)
-    assert plan.next(10) == (T0 + 10, T0 + 50)  # sparse: wider
-    assert plan.next(5_000) == (T0 + 50, T0 + 70)  # dense: narrower
-    assert plan.next(1_000) == (T0 + 70, T0 + 90)
-
-
 def test_due_time_scales_with_speed() -> None:
     assert due_offset_s(T0 + 2 * SECOND, T0, 2.0) == pytest.approx(1.0)
     assert due_offset_s(T0 + 2 * SECOND, T0, 0.5) == pytest.approx(4.0)
@@ -167,13 +132,6 @@ def test_pacer_counts_from_the_first_event() -> None:
     assert pacer.delay(T0 + 6 * SECOND) == pytest.approx(0.25)
     assert pacer.delay(T0 + 5 * SECOND) == pytest.approx(-0.25)  # late: publish at once
     assert Pacer(None, lambda: now[0]).delay(T0) == 0.0
-
-
-def test_instants_parse_from_iso_or_nanoseconds() -> None:
-    assert parse_instant("2026-01-01") == T0
-    assert parse_instant("2026-01-01T00:00:01Z") == T0 + SECOND
-    assert parse_instant("2026-01-01T01:00:00.000001+01:00") == T0 + 1_000
-    assert parse_instant(str(T0 + 7)) == T0 + 7
 
 
 def test_lake_settings_are_read_from_the_settings_object(tmp_path: Path) -> None:
