@@ -1,6 +1,6 @@
 """Trader benchmark: tick-to-decision on live-rate streams, and backtest throughput over an hour of lake.
 
-    .venv/bin/python bench/trader.py [--seconds 8] [--rates 1000,10000] [--hours 1] [--skip-latency] [--skip-backtest]
+    .venv/bin/python bench/trader.py [--seconds 8] [--rates 1000,10000] [--cases full,...] [--hours 1] [--skip-latency] [--skip-backtest]
 
 (a) Tick-to-decision: a real engine (the demo configuration's three strategy instances, its journal and
     paper store as SQLite files on the local disk) fed a synthetic stream (bench/trader_streams.py: books,
@@ -137,16 +137,21 @@ async def _feed(config: TraderConfig, events: list[Event], rate: float, synchron
     return no_trade, orders, lag, wall_s
 
 
-def tick_to_decision(seconds: float, rates: list[float]) -> list[LatencyRun]:
+CASES = (("baseline (no strategies)", "baseline", False, "FULL", FRAME_NS),
+         ("engine, journal FULL", "full", True, "FULL", FRAME_NS),
+         ("engine, journal NORMAL", "normal", True, "NORMAL", FRAME_NS),
+         ("NORMAL, 1 event a frame", "frame1", True, "NORMAL", 0))
+
+
+def tick_to_decision(seconds: float, rates: list[float], cases: set[str] | None = None) -> list[LatencyRun]:
     runs = []
     for rate in rates:
         events = list(stream(StreamSpec(rate=rate, seconds=seconds, every_s=2.0, duration_s=1.0)))
         books = sum(1 for e in events if isinstance(e, BookTop))
         print(f"\n(a) {rate:,.0f} events/s for {seconds:g} s: {len(events):,} events, {books:,} books", flush=True)
-        for name, instances, synchronous, frame_ns in (("baseline (no strategies)", False, "FULL", FRAME_NS),
-                                                       ("engine, journal FULL", True, "FULL", FRAME_NS),
-                                                       ("engine, journal NORMAL", True, "NORMAL", FRAME_NS),
-                                                       ("NORMAL, 1 event a frame", True, "NORMAL", 0)):
+        for name, key, instances, synchronous, frame_ns in CASES:
+            if cases is not None and key not in cases:
+                continue
             with tempfile.TemporaryDirectory(prefix="bench-trader-") as tmp:
                 config, _ = demo_config(Path(tmp))
                 if not instances:
@@ -155,6 +160,8 @@ def tick_to_decision(seconds: float, rates: list[float]) -> list[LatencyRun]:
             run = LatencyRun(f"{name}", len(events), no_trade, orders, lag, wall_s)
             runs.append(run)
             print(run.line(), flush=True)
+        if cases is not None:
+            continue
         base, full, normal, _ = runs[-4:]
         every = [r.no_trade + r.orders for r in (base, full, normal)]
         print(f"  ratio engine/baseline: p50 {pct(every[1], 0.5) / pct(every[0], 0.5):.2f}, p99 {pct(every[1], 0.99) / pct(every[0], 0.99):.2f};"
@@ -227,12 +234,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="(a) seconds of stream per rate")
     parser.add_argument("--rates", default="1000,10000", help="(a) events per second, comma separated")
     parser.add_argument("--hours", type=float, default=1.0, help="(b) hours of demo-rate data")
+    parser.add_argument("--cases", help="(a) only these cases, comma separated: baseline,full,normal,frame1")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-backtest", action="store_true")
     args = parser.parse_args()
     logging.getLogger("trader").setLevel(logging.ERROR)  # denied proposals are warnings live; thousands of them here
     if not args.skip_latency:
-        tick_to_decision(args.seconds, [float(r) for r in args.rates.split(",")])
+        tick_to_decision(args.seconds, [float(r) for r in args.rates.split(",")], set(args.cases.split(",")) if args.cases else None)
     if not args.skip_backtest:
         backtest_throughput(args.hours)
     print(f"\nload average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")

@@ -18,7 +18,7 @@ class EngineConfig:
     # if that loses less): its IOC limit is then the depth-walked worst price moved by at most this.
     replan_slippage_bps: Decimal = Decimal(10)
     send_timeout_s: float = 10.0  # an executor answer slower than this is looked up by client order id
-    poll_s: float = 0.05  # how often a waiting leg controller looks at the clock for its deadline
+    poll_s: float = 0.05  # how often a resumed controller looks for its books (waiting legs sleep until woken or their deadline)
     recent_arbitrages: int = 100  # kept for the status
     latency_samples: int = 10_000  # tick-to-decision reservoir
     accounts: tuple[str, ...] = ("main",)

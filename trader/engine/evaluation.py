@@ -6,6 +6,7 @@ events (fills of resting orders) journaled and routed to their arbitrage. A mixi
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -79,13 +80,16 @@ def evaluate(engine: TradingEngine, instances: Iterable[StrategyInstance], now: 
         for proposal in plan.proposals:
             engine.proposals += 1
             decision = engine.risk.decide(proposal, engine._portfolio(), now)
-            engine.journal.record_decision(decision)
-            if decision.approved:
-                traded = True
-                engine.reserved.reserve(decision.proposal)
-                engine.commitments.approved(decision.proposal)
-                engine._starting[instance.id] = engine._starting.get(instance.id, 0) + 1
-                engine._spawn(engine._execute(decision, instance, once))
+            if not decision.approved:
+                engine.journal.record_decision(decision)
+                continue
+            # An approval is committed with its first order's intent (one fsync), or with any commit before it.
+            engine.journal.later(functools.partial(engine.journal.record_decision, decision))
+            traded = True
+            engine.reserved.reserve(decision.proposal)
+            engine.commitments.approved(decision.proposal)
+            engine._starting[instance.id] = engine._starting.get(instance.id, 0) + 1
+            engine._spawn(engine._execute(decision, instance, once))
         if traded:
             engine.versions.traded(instance)
 
@@ -101,7 +105,8 @@ async def execute(engine: TradingEngine, decision: Decision, instance: StrategyI
         now = engine.clock()
         proposal = engine._with_hedge_leg(checked.proposal, instance, now)
         attempt = ArbitrageAttempt.from_proposal(proposal, engine._attempt_id(), now, engine.config.time_bound_ns)
-        engine.journal.record_attempt(attempt)
+        # Not journaled here: its controller's first step journals it before anything else runs (with its first
+        # order's intent, or as it abandons it), in the commit that also writes its decision.
         controller = LegController(attempt, engine.services, instance, once)
     finally:
         engine.commitments.started(decision.proposal.id, attempt.id if attempt else None, proposal)

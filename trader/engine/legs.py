@@ -61,6 +61,7 @@ LOG = logging.getLogger("trader.engine")
 ZERO = Decimal(0)
 _L = LegStatus
 _OPEN_LEG = (_L.SENT, _L.PARTIALLY_FILLED)
+IDLE_POLLS = 20  # a controller with no deadline ahead still looks every 20 polls (1 s by default), should a wake go missing
 
 
 class LegController:
@@ -353,6 +354,7 @@ class LegController:
             return
         self._canceling.add(cid)
         await cancel_journaled(self._s.journal, self._s.queues, order, reason, self._s.clock())
+        self._wake.set()  # its answer is in the journal
 
     # bookkeeping -----------------------------------------------------------------------
 
@@ -372,11 +374,25 @@ class LegController:
         self._s.on_change(attempt)
 
     async def _sleep(self) -> None:
+        """Wait until woken (a fill or cancel of one of its orders, an answer) or its next deadline passes; a resumed
+        attempt waiting for its books looks every `poll_s`, and `poll_s * IDLE_POLLS` bounds any wait."""
         try:
-            await asyncio.wait_for(self._wake.wait(), self._s.config.poll_s)
+            await asyncio.wait_for(self._wake.wait(), self._timeout_s())
         except TimeoutError:
             pass
         self._wake.clear()
+
+    def _timeout_s(self) -> float:
+        poll = self._s.config.poll_s
+        if self._resume_until is not None:
+            return poll
+        now = self._s.clock()
+        deadlines = [self.attempt.deadline_ns]
+        if self._hedge_started is not None:
+            deadlines.append(self._hedge_started + self._s.config.hedge_time_ns)
+        ahead = [d - now for d in deadlines if d >= now]
+        wait = poll * IDLE_POLLS
+        return min(wait, (min(ahead) + 1_000) / 1e9) if ahead else wait  # just past it: deadlines are checked with `now >`
 
     def finish(self) -> None:
         """Report the attempt if it ended with exposure it could not hedge."""

@@ -1,7 +1,7 @@
 """Sending an order the journaled way: the journal hears of it before the executor does, and hears every answer.
 
-1. `record_intent` commits the order (and the arbitrage step that sends it) with its client order id;
-2. `OrderSubmitted` is journaled: from here the order may exist at the venue;
+1. `record_intent` journals the order (and the arbitrage step that sends it) with its client order id;
+2. `OrderSubmitted` is journaled, in the same commit: from here the order may exist at the venue;
 3. the command goes through its (venue, account) queue to the executor;
 4. every event of the answer is journaled.
 
@@ -43,12 +43,14 @@ async def send(journal: Journal, queues: ExecutionQueues, command: SubmitOrder, 
                on_handed: Callable[[], None] | None = None) -> Order:
     """Journal, send and journal the answer; returns the order as journaled. `on_handed` is called once the
     intent is journaled, as the command is handed to its queue (what tick-to-decision measures up to)."""
-    journal.record_intent(command.to_order(), attempt)
-    journal.record(OrderSubmitted(command.client_order_id, command.venue, clock()))
-    if on_handed is not None:
-        on_handed()
+    with journal.transaction():  # one commit (with what the journal holds for it: an approval and its arbitrage)
+        journal.record_intent(command.to_order(), attempt)
+        journal.record(OrderSubmitted(command.client_order_id, command.venue, clock()))
     try:
-        update = await asyncio.wait_for(queues.submit(command), timeout_s)
+        handed = queues.submit_soon(command)  # in its queue before anything else runs
+        if on_handed is not None:
+            on_handed()
+        update = await asyncio.wait_for(handed, timeout_s)
     except Exception as error:
         return await _settle(journal, queues, command, error, lookup_timeout_s, clock_skew_ns)
     order = journal.order(command.client_order_id)

@@ -3,7 +3,8 @@
 A book version is identified by (venue, symbol, sequence, ts_recv): until a new version arrives, what
 one order took from a level is gone for the next order, so two orders never both fill against the same
 size. A new version replaces the ledger: the venue's book now shows what is really left.
-Pure and synchronous; prices and sizes become Decimals as they were printed (`to_decimal`).
+Pure and synchronous; prices and sizes become Decimals as they were printed (`to_decimal`), a side of a book
+only when an order first needs it.
 """
 
 from __future__ import annotations
@@ -21,9 +22,20 @@ Levels = tuple[tuple[Decimal, Decimal], ...]
 @dataclass(slots=True)
 class _Book:
     version: tuple[int | None, int]
-    bids: Levels
-    asks: Levels
+    raw_bids: tuple[tuple[float, float], ...]
+    raw_asks: tuple[tuple[float, float], ...]
     taken: dict[tuple[Side, Decimal], Decimal] = field(default_factory=dict)  # (book side, price) -> size taken
+    decimal_bids: Levels | None = None  # converted when an order first needs them
+    decimal_asks: Levels | None = None
+
+    def levels(self, asks: bool) -> Levels:
+        if asks:
+            if self.decimal_asks is None:
+                self.decimal_asks = _levels(self.raw_asks)
+            return self.decimal_asks
+        if self.decimal_bids is None:
+            self.decimal_bids = _levels(self.raw_bids)
+        return self.decimal_bids
 
 
 def _levels(levels: tuple[tuple[float, float], ...]) -> Levels:
@@ -44,7 +56,7 @@ class BookLiquidity:
         held = self._books.get((book.exchange, book.symbol))
         if held is not None and held.version == version:
             return False
-        self._books[(book.exchange, book.symbol)] = _Book(version, _levels(book.bids), _levels(book.asks))
+        self._books[(book.exchange, book.symbol)] = _Book(version, book.bids, book.asks)
         return True
 
     def has_book(self, venue: str, symbol: str) -> bool:
@@ -56,7 +68,7 @@ class BookLiquidity:
         if book is None:
             return ()
         side = Side.SELL if taker is Side.BUY else Side.BUY  # the resting side the taker hits
-        levels = book.asks if taker is Side.BUY else book.bids
+        levels = book.levels(asks=taker is Side.BUY)
         left = []
         for price, size in levels:
             if not _within(price, limit, taker):
@@ -71,8 +83,8 @@ class BookLiquidity:
         book = self._books.get((venue, symbol))
         if book is None:
             return None
-        levels = book.asks if taker is Side.BUY else book.bids
-        return levels[0][0] if levels else None
+        levels = book.raw_asks if taker is Side.BUY else book.raw_bids
+        return to_decimal(levels[0][0]) if levels else None
 
     def plan(self, venue: str, symbol: str, taker: Side, amount: Decimal, limit: Decimal | None, lot: Decimal) -> list[tuple[Decimal, Decimal]]:
         """(price, size) slices that would fill up to `amount` within `limit`, each a whole number of lots; takes nothing."""

@@ -37,7 +37,12 @@ class ExecutionQueues:
         self._closed = False
 
     async def submit(self, command: SubmitOrder) -> OrderUpdate:
-        return await self._run(command.venue, command.account, lambda: self.executor.submit(command))
+        return await self.submit_soon(command)
+
+    def submit_soon(self, command: SubmitOrder) -> asyncio.Future[OrderUpdate]:
+        """Queue a submit now (no await between the caller and its queue); the future answers it. Cancelling the
+        future before the command started takes it off the queue."""
+        return self._enqueue(command.venue, command.account, lambda: self.executor.submit(command))
 
     async def cancel(self, command: CancelOrder) -> OrderUpdate:
         return await self._run(command.venue, command.account, lambda: self.executor.cancel(command))
@@ -71,11 +76,14 @@ class ExecutionQueues:
                 future.cancel()
 
     async def _run(self, venue: str, account: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await self._enqueue(venue, account, call)
+
+    def _enqueue(self, venue: str, account: str, call: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
         if self._closed:
             raise RuntimeError("execution queues are closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._lane(venue, account).queue.put_nowait((call, future))
-        return await future
+        return future
 
     def _lane(self, venue: str, account: str) -> _Lane:
         lane = self._lanes.get((venue, account))

@@ -3,7 +3,8 @@
 It records sessions (each trader run: start, end, reason, totals), strategy instances, arbitrage
 attempts with their legs, orders, fills, balance snapshots, and risk decisions and events, through a
 typed API over the `shared.trading` values. Every write commits before it returns, unless it runs
-inside `transaction()`, which commits its writes together.
+inside `transaction()`, which commits its writes together, or is held by `later()` for the next commit (the
+engine holds an approved decision and its arbitrage for the commit of the first order's intent: one fsync).
 
 Journal-before-send: `record_intent(order)` commits the order, with its client order id and status
 `initialized`, before the executor is called; `record(event)` then moves it on. An order can only be
@@ -16,7 +17,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -110,11 +111,15 @@ class Journal:
         self._db.execute("PRAGMA foreign_keys=ON")
         migrate(self._db)
         self._depth = 0
+        self._held: list[Callable[[], None]] = []
         self.session_id: int | None = None
 
     def close(self) -> None:
-        self._db.close()
-        os.close(self._lock)  # releases the lock
+        try:
+            self.flush()
+        finally:
+            self._db.close()
+            os.close(self._lock)  # releases the lock
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -123,6 +128,10 @@ class Journal:
             self._db.execute("BEGIN IMMEDIATE")
         self._depth += 1
         try:
+            if self._held and self._depth == 1:
+                held, self._held = self._held, []
+                for write in held:  # held writes go first, in the order they were held
+                    write()
             yield
         except BaseException:
             self._depth -= 1
@@ -132,6 +141,17 @@ class Journal:
         self._depth -= 1
         if self._depth == 0:
             self._db.execute("COMMIT")
+
+    def later(self, write: Callable[[], None]) -> None:
+        """Hold a write (a call of one of the record methods) for the next commit, which runs it first; `flush()`
+        commits it alone. Nothing held is visible to reads until then."""
+        self._held.append(write)
+
+    def flush(self) -> None:
+        """Commit the writes held by `later()`, if any."""
+        if self._held:
+            with self.transaction():
+                pass
 
     # sessions -------------------------------------------------------------------
 
