@@ -151,8 +151,7 @@ class TraderService:
         """Stale data on a traded venue/symbol enters safe mode after `stale_after_s`; errors age out."""
         engine = self.engine
         assert engine is not None
-        traded = {(venue, symbol) for i in engine.instances() if i.active for venue in i.venues for symbol in i.symbols}
-        engine.risk.observe(self.clock(), sorted(traded))
+        engine.observe_staleness()
         self._safe_mode_changed()
 
     async def reconcile(self) -> None:

@@ -133,7 +133,7 @@ async def _housekeeping(engine: TradingEngine, config: TraderConfig, loop: Simul
         if engine.state not in _TRADING:
             continue
         now = loop.now_ns()
-        engine.risk.observe(now, sorted({(venue, symbol) for i in engine.instances() if i.active for venue in i.venues for symbol in i.symbols}))
+        engine.observe_staleness()
         if now >= next_reconcile:
             next_reconcile = now + config.reconcile_interval_ns
             try:

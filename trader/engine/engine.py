@@ -196,6 +196,12 @@ class TradingEngine:
         """Stop new proposals, cancel resting limit orders, give in-flight legs `grace_s` to finish or hedge, end the session."""
         return await control.stop(self, grace_s, reason)
 
+    def observe_staleness(self) -> None:
+        """Let the risk manager look at every venue/symbol an active instance trades: stale data there
+        enters safe mode after `stale_after_s`; errors age out. The service and the backtest call it about once a second."""
+        traded = {(venue, symbol) for i in self.instances() if i.active for venue in i.venues for symbol in i.symbols}
+        self.risk.observe(self.clock(), sorted(traded))
+
     async def reconcile(self) -> recovery.Reconciliation | None:
         """Compare balances and open orders with the executor (skipped while an order is on its way)."""
         return await control.reconcile(self)

@@ -10,25 +10,18 @@ import pytest
 
 from collector.dispatch import Dispatcher
 from collector.lake.replay import Pacer, ReplayReport, due_offset_s, replay_lake
-from collector.lake.writer import PartitionWriter
 from shared.events import Channel, Event, channel_of
 from shared.lake.storage import open_lake
 from shared.settings import Settings, settings_from_mapping
 from shared.settings.lake import LakeSettings
-from tests.shared.lake.synthetic import MS, T0, mixed
+from tests.shared.lake.synthetic import MS, T0, mixed, write
 
 SECOND = 1_000_000_000
 
 
 def _lake(root: Path, events: list[Event], batches: int = 4) -> Settings:
     settings = settings_from_mapping({"lake": {"root": str(root), "fsync": False}})
-    writer = PartitionWriter(open_lake(settings.lake), settings.lake)
-    size = max(1, len(events) // batches)
-    for start in range(0, len(events), size):
-        batch: dict[Channel, list[Event]] = {}
-        for event in events[start : start + size]:
-            batch.setdefault(channel_of(event), []).append(event)
-        assert writer.flush(batch).failed == []
+    write(open_lake(settings.lake), settings.lake, events, batches)
     return settings
 
 

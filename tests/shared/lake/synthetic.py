@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from shared.events import BookTop, Event, Side, Status, StatusKind, Ticker, Trade
+from collector.lake.writer import PartitionWriter
+from shared.events import BookTop, Channel, Event, Side, Status, StatusKind, Ticker, Trade, channel_of
+from shared.lake.storage import Lake
+from shared.settings.lake import LakeSettings
 
 T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 MS = 1_000_000
@@ -45,3 +48,14 @@ def mixed(n: int, t0: int = T0, step: int = MS) -> list[Event]:
     """Every channel interleaved, one event per `step`, receive times strictly increasing."""
     makers = (ticker, trade, book, ticker, trade, status)
     return [makers[i % len(makers)](i, t0, step) for i in range(n)]
+
+
+def write(lake: Lake, settings: LakeSettings, events: list[Event], batches: int = 4) -> None:
+    """`events` into the lake through the collector's partition writer, in `batches` flushes (several files per partition)."""
+    writer = PartitionWriter(lake, settings)
+    size = max(1, len(events) // batches)
+    for start in range(0, len(events), size):
+        batch: dict[Channel, list[Event]] = {}
+        for event in events[start : start + size]:
+            batch.setdefault(channel_of(event), []).append(event)
+        assert writer.flush(batch).failed == []

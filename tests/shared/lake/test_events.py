@@ -10,7 +10,6 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from collector.lake.writer import PartitionWriter
 from shared.events import BookTop, Channel, Event, channel_of
 from shared.lake.events import EventSource, Windows, parse_instant, read_events, to_events
 from shared.lake.layout import FileKind, FileName, Partition
@@ -18,7 +17,7 @@ from shared.lake.manifest import DataFile
 from shared.lake.schema import LEVELS, TIMESTAMP
 from shared.lake.storage import Lake, open_lake
 from shared.settings.lake import LakeSettings
-from tests.shared.lake.synthetic import MS, T0, mixed
+from tests.shared.lake.synthetic import MS, T0, mixed, write
 
 SECOND = 1_000_000_000
 
@@ -26,13 +25,7 @@ SECOND = 1_000_000_000
 def _lake(root: Path, events: list[Event], batches: int = 4) -> Lake:
     settings = LakeSettings(root=str(root), fsync=False)
     lake = open_lake(settings)
-    writer = PartitionWriter(lake, settings)
-    size = max(1, len(events) // batches)
-    for start in range(0, len(events), size):
-        batch: dict[Channel, list[Event]] = {}
-        for event in events[start : start + size]:
-            batch.setdefault(channel_of(event), []).append(event)
-        assert writer.flush(batch).failed == []
+    write(lake, settings, events, batches)
     return lake
 
 
