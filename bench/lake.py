@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analyzer.lake.reader import LakeReader
+from shared.lake.reader import LakeReader
 from collector.lake.encode import Encoded, encode, split
 from collector.lake.writer import PartitionWriter, PendingFile
 from shared.events import Channel, Event, Side, Ticker, Trade

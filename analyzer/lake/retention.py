@@ -2,7 +2,7 @@
 
 A date is kept while it is at most `retention_days` days before today (UTC), so with 7 a run on
 the 10th deletes the 2nd and earlier. A reader that listed a deleted file starts over (see
-analyzer/lake/reader.py) and simply no longer sees those days.
+shared/lake/reader.py) and simply no longer sees those days.
 """
 
 from __future__ import annotations

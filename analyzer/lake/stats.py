@@ -16,7 +16,7 @@ from functools import partial
 
 import pyarrow.parquet as pq
 
-from analyzer.lake.reader import retrying
+from shared.lake.reader import retrying
 from shared.events import Channel
 from shared.lake.manifest import DataFile, snapshot
 from shared.lake.storage import Lake, open_lake

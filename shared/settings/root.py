@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from shared.settings.analyzer import AnalyzerSettings, FlowsSettings
 from shared.settings.api import ApiSettings
 from shared.settings.base import Section
 from shared.settings.collector import CollectorSettings
@@ -22,6 +23,8 @@ class Settings(Section):
     lake: LakeSettings = LakeSettings()
     api: ApiSettings = ApiSettings()
     trader: TraderSettings = TraderSettings()
+    analyzer: AnalyzerSettings = AnalyzerSettings()
+    flows: FlowsSettings = FlowsSettings()
 
     @model_validator(mode="after")
     def _exchanges_known(self) -> Settings:
@@ -52,6 +55,16 @@ class Settings(Section):
         if problem:
             raise _KeyedError(*problem)
         return self
+
+
+    def taker_fee_bps(self, venue: str) -> float:
+        """One fee per venue for the analyzer and the live spreads: `analyzer.taker_fee_bps`, else the
+        trader's `trader.venues.<venue>.taker_fee_bps`, else `analyzer.default_taker_fee_bps`."""
+        if venue in self.analyzer.taker_fee_bps:
+            return self.analyzer.taker_fee_bps[venue]
+        if venue in self.trader.venues:
+            return float(self.trader.venues[venue].taker_fee_bps)
+        return self.analyzer.default_taker_fee_bps
 
 
 def cryptofeed_exchanges() -> set[str]:

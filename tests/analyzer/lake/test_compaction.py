@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analyzer.lake.compaction import compact, plan
-from analyzer.lake.reader import LakeReader
+from shared.lake.reader import LakeReader
 from shared.clock import seconds_to_ns
 from shared.events import Channel
 from shared.lake.layout import TMP_DIR, TXN_DIR, FileKind, Partition

@@ -12,7 +12,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from analyzer.lake.compaction import compact
-from analyzer.lake.reader import LakeReader
+from shared.lake.reader import LakeReader
 from analyzer.lake.retention import apply_retention
 from collector.dispatch import Dispatcher
 from collector.lake.component import LakeWriterComponent

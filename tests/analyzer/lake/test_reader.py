@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from analyzer.lake.compaction import compact
-from analyzer.lake.reader import LakeReader, lake_view, retrying, time_filter, ts_literal
+from shared.lake.reader import LakeReader, lake_view, retrying, time_filter, ts_literal
 from shared.events import Channel
 from shared.lake.dataset import full_schema
 from shared.settings.lake import LakeSettings

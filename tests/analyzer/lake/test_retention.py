@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from analyzer.lake.compaction import compact
-from analyzer.lake.reader import LakeReader
+from shared.lake.reader import LakeReader
 from analyzer.lake.retention import apply_retention, cutoff_date
 from shared.events import Channel
 from shared.lake.layout import TXN_DIR

@@ -1,5 +1,6 @@
 """The consistent way to read the lake: a snapshot of files for a channel and time range, as a file
 list, a DuckDB relation or view, or an Arrow table, never counting a row twice while compaction runs.
+The analyzer reads through it, and so does the collector API for the bounded ranges it computes itself.
 
 `lake_view(con, root, "trade")` is the one way to query the lake from DuckDB: a plain
 `read_parquet('.../**/*.parquet')` glob also reads the files a compaction replaced, which stay on
