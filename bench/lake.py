@@ -38,10 +38,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.lake.reader import LakeReader
 from collector.lake.encode import Encoded, encode, split
 from collector.lake.writer import PartitionWriter, PendingFile
 from shared.events import Channel, Event, Side, Ticker, Trade
+from shared.lake.reader import LakeReader
 from shared.lake.schema import dictionary_columns
 from shared.lake.storage import open_lake
 from shared.settings.lake import LakeSettings

@@ -131,6 +131,9 @@ async def _feed(config: TraderConfig, events: list[Event], rate: float, synchron
         inside[0] = True
         await engine.on_event(stamped, wall)
         inside[0] = False
+        if engine.handing_over:  # as trader/feed.py does
+            await asyncio.sleep(0)
+            next_yield = time.perf_counter_ns() + frame_ns
     wall_s = (time.perf_counter_ns() - started) / 1e9
     await engine.stop(2.0, "bench")
     engine.close()

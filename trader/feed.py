@@ -14,6 +14,7 @@ the market view reads them itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -73,6 +74,8 @@ class Feed:
         self.events += 1
         try:
             await self.engine.on_event(item.event, self.clock())
+            if self.engine.handing_over:
+                await asyncio.sleep(0)  # the approval's first order goes now, not after the rest of the frame
         except Exception as error:  # one bad event must not end the stream
             self.errors += 1
             LOG.exception("event %r not taken in", item.event)

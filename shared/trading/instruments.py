@@ -27,9 +27,22 @@ def spot_pair(symbol: str) -> tuple[str, str]:
     return base, quote
 
 
+_DECIMALS: dict[float, Decimal] = {}
+_DECIMALS_MAX = 65_536
+
+
 def to_decimal(value: float) -> Decimal:
     """A float from the market data as the decimal it was printed as (65000.01, not 65000.0100000000020...)."""
-    return Decimal(repr(value))
+    # Books repeat the same prices and sizes: remembered, as this runs for every level strategies read.
+    # Floats only: 1 and 1.0 hash alike but print as Decimal('1') and Decimal('1.0').
+    if type(value) is not float:
+        return Decimal(repr(value))
+    decimal = _DECIMALS.get(value)
+    if decimal is None:
+        if len(_DECIMALS) >= _DECIMALS_MAX:
+            _DECIMALS.clear()
+        decimal = _DECIMALS[value] = Decimal(repr(value))
+    return decimal
 
 
 def _on_grid(value: Decimal, step: Decimal, rounding: str) -> Decimal:

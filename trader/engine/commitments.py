@@ -25,25 +25,33 @@ class Commitments:
         self._approved: dict[str, Proposal] = {}  # proposal id -> an approval not yet handed to a controller
         self._plans: dict[str, Funds] = {}  # attempt id -> the funding its proposal reserves
         self._reflected: dict[str, Funds] = {}  # attempt id -> its spending the last balance read already shows
+        # Strategies ask for the available balances on every event, and they change only with the balances
+        # (replaced, never mutated) or the commitments: the last answer, for those balances at this version.
+        self._version = 0
+        self._memo: tuple[Balances, int, Balances] | None = None
 
     # an approval's life -----------------------------------------------------------------
 
     def approved(self, proposal: Proposal) -> None:
         self._approved[proposal.id] = proposal
+        self._version += 1
 
     def started(self, proposal_id: str, attempt_id: str | None, plan: Proposal) -> None:
         """The approval `proposal_id` became the attempt `attempt_id` trading `plan` (None: it was withdrawn)."""
         self._approved.pop(proposal_id, None)
         if attempt_id is not None:
             self._plans[attempt_id] = plan.funding()
+        self._version += 1
 
     def settled(self, attempt_id: str) -> None:
         self._plans.pop(attempt_id, None)
         self._reflected.pop(attempt_id, None)
+        self._version += 1
 
     def balances_read(self, attempts: Iterable[ArbitrageAttempt]) -> None:
         """Called as balances are read from the executor: what each running attempt has spent shows in them."""
         self._reflected = {a.id: spent(a) for a in attempts if a.id in self._plans}
+        self._version += 1
 
     # what is held -----------------------------------------------------------------------
 
@@ -63,6 +71,14 @@ class Commitments:
 
     def available(self, balances: Balances) -> Balances:
         """`balances` with what is held taken off the free amounts."""
+        memo = self._memo
+        if memo is not None and memo[0] is balances and memo[1] == self._version:
+            return memo[2]
+        available = self._available(balances)
+        self._memo = (balances, self._version, available)
+        return available
+
+    def _available(self, balances: Balances) -> Balances:
         held = {key: amount for key, amount in self.held().items() if amount > 0}
         if not held:
             return balances

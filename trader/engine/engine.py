@@ -37,6 +37,7 @@ from shared.trading import (
     Proposal,
     StrategyInstance,
     TimeInForce,
+    to_decimal,
 )
 from trader import recovery
 from trader import strategies as strategy
@@ -149,6 +150,12 @@ class TradingEngine:
 
     async def on_event(self, event: Event, now_ns: int) -> None:
         await evaluation.on_event(self, event, now_ns)
+
+    @property
+    def handing_over(self) -> bool:
+        """Approvals wait for their controllers' tasks, which hand their first orders over when the loop runs
+        them: a feed yields after such an event instead of at the end of its frame."""
+        return bool(self._starting)
 
     def on_stream_gap(self) -> None:
         evaluation.on_stream_gap(self)
@@ -272,7 +279,7 @@ class TradingEngine:
 
     def _price(self, asset: str) -> Decimal | None:
         price = self.view.price(asset, self.valuation_asset)
-        return Decimal(repr(price)) if price is not None else None
+        return to_decimal(price) if price is not None else None
 
     def _new_id(self) -> str:
         return f"s{self.session_id}-p{next(self._ids)}"

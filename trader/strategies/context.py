@@ -44,6 +44,17 @@ class StrategyContext:
                 return None
         return sides
 
+    def top(self, venue: str, symbol: str) -> tuple[float, float] | None:
+        """(best bid, best ask) of the book as received, if tradeable: a screen before `sides`, which converts
+        levels to Decimal. The trader's own orders under way only take liquidity away, so a price test that
+        fails on this top fails on what is left too."""
+        if not self.view.tradeable(venue, symbol, self.now):
+            return None
+        book = self.view.book(venue, symbol)
+        if book is None or not book.bids or not book.asks:
+            return None
+        return book.bids[0][0], book.asks[0][0]
+
     def received_at(self, *keys: tuple[str, str]) -> int:
         """Receive time of the newest of these books: the market data a proposal is based on."""
         return max((book.ts_recv for key in keys if (book := self.view.book(*key))), default=0)

@@ -49,16 +49,19 @@ def evaluate(ctx: StrategyContext, instance: StrategyInstance, buy_venue: str, s
     assert isinstance(params, CrossExchangeParams)
     symbol = params.symbol
     base, quote = split(symbol)
+    buy_top, sell_top = ctx.top(buy_venue, symbol), ctx.top(sell_venue, symbol)
+    if buy_top is None or sell_top is None:
+        return None
+    buy_spec = ctx.instruments.spec(buy_venue, symbol)
+    sell_spec = ctx.instruments.spec(sell_venue, symbol)
+    buy_fee, sell_fee = buy_spec.taker_fee, sell_spec.taker_fee
+    top = cross_venue_edge_bps(buy_top[1], sell_top[0], float(buy_fee), float(sell_fee))
+    if top < float(params.min_profit_bps) - _SCREEN_SLACK_BPS:
+        return None  # not even the best prices clear: the usual case, decided without walking a book
     buy_sides, sell_sides = ctx.sides(buy_venue, symbol), ctx.sides(sell_venue, symbol)
     if buy_sides is None or sell_sides is None:
         return None
     asks, bids = buy_sides[1], sell_sides[0]
-    buy_spec = ctx.instruments.spec(buy_venue, symbol)
-    sell_spec = ctx.instruments.spec(sell_venue, symbol)
-    buy_fee, sell_fee = buy_spec.taker_fee, sell_spec.taker_fee
-    top = cross_venue_edge_bps(float(asks[0][0]), float(bids[0][0]), float(buy_fee), float(sell_fee))
-    if top < float(params.min_profit_bps) - _SCREEN_SLACK_BPS:
-        return None  # not even the best prices clear: the usual case, decided without walking a book
 
     quote_free = ctx.balances.free(buy_venue, quote)
     base_free = ctx.balances.free(sell_venue, base)

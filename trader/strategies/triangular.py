@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from shared.pricing import edge_bps, path_rate, walk, walk_quote
 from shared.symbols import split
-from shared.trading import InstrumentSpec, Intent, Leg, Proposal, Side, StrategyInstance, StrategyKind, TriangularParams
+from shared.trading import Intent, Leg, Proposal, Side, StrategyInstance, StrategyKind, TriangularParams
 from trader.market import DecimalLevels
 from trader.strategies.context import NOTHING, Fit, Plan, Requirement, StrategyContext, largest_fit, quantize_bps
 
@@ -32,6 +33,7 @@ class Step:
     side: Side  # BUY: spend the quote asset for base; SELL: spend base for the quote asset
 
 
+@lru_cache(maxsize=256)  # the same few instances' parameters, asked on every event
 def cycles(params: TriangularParams) -> tuple[tuple[Step, ...], ...]:
     """Both directions of the cycle from the start asset, each as three steps."""
     found = []
@@ -72,17 +74,21 @@ def evaluate(ctx: StrategyContext, instance: StrategyInstance, steps: Sequence[S
     params = instance.params
     assert isinstance(params, TriangularParams)
     venue = params.venue
+    specs = [ctx.instruments.spec(venue, step.symbol) for step in steps]
+    screen: list[tuple[Side, float, float]] = []
+    for step, spec in zip(steps, specs, strict=True):
+        top = ctx.top(venue, step.symbol)
+        if top is None:
+            return None
+        screen.append((step.side, top[1] if step.side is Side.BUY else top[0], float(spec.taker_fee)))
+    if (path_rate(screen) - 1) * 10_000 < float(params.min_profit_bps) - _SCREEN_SLACK:
+        return None  # not even the best prices clear: decided without converting or walking a book
     books: list[DecimalLevels] = []
-    specs: list[InstrumentSpec] = []
     for step in steps:
         sides = ctx.sides(venue, step.symbol)
         if sides is None:
             return None
         books.append(sides[1] if step.side is Side.BUY else sides[0])
-        specs.append(ctx.instruments.spec(venue, step.symbol))
-    top = path_rate([(s.side, float(b[0][0]), float(spec.taker_fee)) for s, b, spec in zip(steps, books, specs, strict=True)])
-    if (top - 1) * 10_000 < float(params.min_profit_bps) - _SCREEN_SLACK:
-        return None
 
     budget = min(params.size, ctx.balances.free(venue, params.start_asset))
     first, first_book, first_spec = steps[0], books[0], specs[0]
