@@ -16,9 +16,9 @@ from functools import partial
 
 import pyarrow.parquet as pq
 
-from shared.lake.reader import retrying
 from shared.events import Channel
 from shared.lake.manifest import DataFile, snapshot
+from shared.lake.reader import retrying
 from shared.lake.storage import Lake, open_lake
 from shared.settings.lake import LakeSettings
 

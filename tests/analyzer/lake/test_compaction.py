@@ -14,11 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analyzer.lake.compaction import compact, plan
-from shared.lake.reader import LakeReader
 from shared.clock import seconds_to_ns
 from shared.events import Channel
 from shared.lake.layout import TMP_DIR, TXN_DIR, FileKind, Partition
 from shared.lake.manifest import DataFile, TxnState, list_records, snapshot
+from shared.lake.reader import LakeReader
 from shared.lake.storage import open_lake
 from shared.settings.lake import CompactionSettings, LakeSettings
 from tests.analyzer.lake.conftest import DAY, LATER, ROWS, lake_settings, write_small_files

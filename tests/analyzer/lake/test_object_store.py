@@ -12,13 +12,13 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from analyzer.lake.compaction import compact
-from shared.lake.reader import LakeReader
 from analyzer.lake.retention import apply_retention
 from collector.dispatch import Dispatcher
 from collector.lake.component import LakeWriterComponent
 from collector.lake.replay import replay_lake
 from shared.clock import seconds_to_ns
 from shared.events import Channel, Event, channel_of
+from shared.lake.reader import LakeReader
 from shared.settings import Settings
 from shared.settings.lake import LakeSettings, S3Settings
 from tests.analyzer.lake.conftest import DAY, LATER

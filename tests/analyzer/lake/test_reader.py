@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from analyzer.lake.compaction import compact
-from shared.lake.reader import LakeReader, lake_view, retrying, time_filter, ts_literal
 from shared.events import Channel
 from shared.lake.dataset import full_schema
+from shared.lake.reader import LakeReader, lake_view, retrying, time_filter, ts_literal
 from shared.settings.lake import LakeSettings
 from tests.analyzer.lake.conftest import DAY, LATER, ROWS, STEP
 from tests.shared.lake.synthetic import T0

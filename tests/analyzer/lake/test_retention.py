@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 from analyzer.lake.compaction import compact
-from shared.lake.reader import LakeReader
 from analyzer.lake.retention import apply_retention, cutoff_date
 from shared.events import Channel
 from shared.lake.layout import TXN_DIR
+from shared.lake.reader import LakeReader
 from shared.settings.lake import LakeSettings
 from tests.analyzer.lake.conftest import DAY, LATER, ROWS
 from tests.shared.lake.synthetic import T0
