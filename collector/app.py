@@ -11,6 +11,7 @@ from collector.api import ApiComponent
 from collector.fanout import fanout_component
 from collector.health import HealthTracker
 from collector.lake import lake_component
+from collector.latest import LatestMarket
 from collector.metrics import CollectorMetrics, registry_for
 from collector.printer import EventFilter, JsonLinePrinter
 from collector.rates import RateReporter
@@ -46,7 +47,9 @@ def build_service(
         service.add(fanout)
     if settings.api.enabled:
         metrics = CollectorMetrics(service.counts, health, service.dispatcher.stats)
-        service.add(ApiComponent(settings.api, health.snapshot, registry_for(metrics)))
+        market = LatestMarket()  # the latest ticker and book per venue and symbol, for /v1/tickers and /v1/spreads
+        service.dispatcher.attach(market)
+        service.add(ApiComponent(settings, health.snapshot, registry_for(metrics), market))
     if print_filter is not None:
         printer = JsonLinePrinter(print_filter)
         service.dispatcher.attach(printer)

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from shared.settings.sim import SimSettings
 from shared.tls import client_ssl_context, ensure_certificates, server_ssl_context
+from sim.dislocation import Dislocation
 from sim.faults import Faults
 from sim.instruments import Instrument
 from sim.market import Market, sub_rng
@@ -211,6 +212,11 @@ class SimulatorThread:
 
     def wire_book_id(self, delta: BookDelta) -> int:
         return self._running().wire_book_id(delta)
+
+    def dislocations(self) -> list[Dislocation]:
+        """The dislocations started so far (those of the last ten minutes), e.g. for tests
+        that look for the arbitrage they created."""
+        return self.call(lambda: self._market().dislocations.until(self._market().now))
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the simulator's loop (e.g. to read the market model) and return its result."""

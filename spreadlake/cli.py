@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from spreadlake.flows_cli import flows_app
 from spreadlake.lake_cli import lake_app
 from spreadlake.settings_file import ConfigOption, load_or_exit
 from spreadlake.trader_cli import trader_app
@@ -47,11 +48,12 @@ def collector(
 def demo(
     config: Path = ConfigOption,
     duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds (default: until Ctrl-C)."),
+    flows: bool = typer.Option(True, "--flows/--no-flows", help="Also serve the scheduled Prefect flows on a local Prefect server."),
 ) -> None:
     """Start the simulated venues and the collector together and show live event rates."""
     from spreadlake.demo import main as demo_main
 
-    raise typer.Exit(demo_main(load_or_exit(config), config, duration))
+    raise typer.Exit(demo_main(load_or_exit(config), config, duration, flows))
 
 
 @app.command()
@@ -119,6 +121,7 @@ def replay_lake(
 
 app.add_typer(lake_app, name="lake")
 app.add_typer(trader_app, name="trader")
+app.add_typer(flows_app, name="flows")
 
 
 def main() -> None:

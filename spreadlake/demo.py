@@ -1,5 +1,6 @@
 """`spreadlake demo`: simulated venues (a child process), the collector and the trader on paper, with live
-event rates, each arbitrage the trader takes and its running PnL, until Ctrl-C.
+event rates, each arbitrage the trader takes and its running PnL, until Ctrl-C; beside them (unless
+`--no-flows`) the scheduled Prefect flows that analyze, compact and prune the lake, on a local Prefect server.
 
 The collector and the trader share one event loop here; the trader starts once the collector streams and
 stops first, while the collector still feeds it the books its last legs fill against."""
@@ -49,7 +50,10 @@ def banner(settings: Settings, config: Path) -> str:
         lines.append(f"  live stream (WebSocket, docs/protocol.md): ws://{settings.server.host}:{settings.server.port}/")
         lines.append(f"    try: spreadlake tail --config {config}   (filter: --channel trade --exchange binance)")
     if settings.api.enabled:
-        lines.append(f"  REST API: http://{settings.api.host}:{settings.api.port}/health and /metrics")
+        base = f"http://{settings.api.host}:{settings.api.port}"
+        lines.append(f"  REST API (docs/api.md): {base}/docs   /health  /metrics")
+        lines.append(f"    try: {base}/v1/tickers   {base}/v1/spreads?symbol=BTC-USDT&size=0.01")
+        lines.append(f"         {base}/v1/summary/spreads   {base}/v1/candles?symbol=BTC-USDT")
     trader = settings.trader
     if trader.instances:
         lines.append(f"  trader ({trader.mode.value}): {', '.join(i.id for i in trader.instances)}; journal {trader.journal_path}")
@@ -60,21 +64,49 @@ def banner(settings: Settings, config: Path) -> str:
     return "\n".join(lines)
 
 
-def main(settings: Settings, config: Path, duration_s: float | None) -> int:
+def main(settings: Settings, config: Path, duration_s: float | None, flows: bool = True) -> int:
     log_to_stderr(settings, logging.WARNING)
     logging.getLogger("trader.risk").setLevel(logging.ERROR)  # a line per denied proposal: the journal keeps them
     sim = subprocess.Popen([sys.executable, "-m", "spreadlake", "sim", "--config", str(config)])
+    served: subprocess.Popen[bytes] | None = None
     try:
         ports = [v.rest_port for v in settings.sim.venues.values()] + [v.ws_port for v in settings.sim.venues.values()]
         wait_for_ports(settings.sim.host, ports, 60.0, sim)
+        if flows:
+            served = start_flows(settings, config)
         print(banner(settings, config), flush=True)
+        if served is not None:
+            print(flows_banner(settings), flush=True)
         service = build_service(settings, str(config), report=say, report_interval_s=3.0)
         trader = TraderService(settings, report=lambda line: say(f"trader: {line}")) if settings.trader.instances else None
         asyncio.run(run(service, trader, duration_s))
         print(f"demo finished; events per venue and channel: {service.counts()}", flush=True)
         return 0
     finally:
+        if served is not None:
+            _stop_child(served)  # it stops the Prefect server it started
         _stop_child(sim)
+
+
+def start_flows(settings: Settings, config: Path) -> subprocess.Popen[bytes]:
+    """`spreadlake flows serve` as a child: a local Prefect server (unless one is configured or running) and the
+    scheduled analyze, compact and retention flows. Its output goes to a log file, not between the rates."""
+    home = Path(settings.flows.prefect_home)
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "flows.log", "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "spreadlake", "flows", "serve", "--config", str(config)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+
+def flows_banner(settings: Settings) -> str:
+    flows = settings.flows
+    ui = str(flows.prefect_api_url).rstrip("/").removesuffix("/api") if flows.prefect_api_url else f"http://{flows.server_host}:{flows.server_port}"
+    return "\n".join([
+        f"  Prefect UI: {ui}   (the local server takes a few seconds to start)",
+        f"    flows: analyze every {flows.analyze_interval_s} s (chunks of {settings.analyzer.chunk_s} s), compact every "
+        f"{flows.compact_interval_s} s, retention every {flows.retention_interval_s} s; log {Path(flows.prefect_home) / 'flows.log'}",
+        f"    summaries: {settings.lake.root}/summary_stats/<analysis>/ (docs/analyzer.md)",
+    ])
 
 
 def say(line: str) -> None:

@@ -1,4 +1,4 @@
-"""The collector's REST API (FastAPI): health and metrics."""
+"""The collector's REST API (FastAPI): health, metrics, live tickers and spreads, analyzer summaries, candles (docs/api.md)."""
 
 from collector.api.app import create_app
 from collector.api.component import ApiComponent

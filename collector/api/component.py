@@ -12,14 +12,19 @@ from typing import Any
 from prometheus_client.registry import CollectorRegistry
 
 from collector.api.app import create_app
+from collector.latest import LatestMarket
 from shared.auth import refuse_exposed_without_token
+from shared.clock import Clock, now_ns
 from shared.http_server import HttpServer
-from shared.settings.api import ApiSettings
+from shared.settings import Settings
 
 
 class ApiComponent(HttpServer):
     name = "api"
 
-    def __init__(self, settings: ApiSettings, health: Callable[[], dict[str, Any]], registry: CollectorRegistry) -> None:
-        refuse_exposed_without_token("api", settings.host, settings.token)
-        super().__init__(create_app(settings, health, registry), settings.host, settings.port, "REST API", "/health, /metrics")
+    def __init__(self, settings: Settings, health: Callable[[], dict[str, Any]], registry: CollectorRegistry, market: LatestMarket,
+                 clock: Clock = now_ns) -> None:
+        api = settings.api
+        refuse_exposed_without_token("api", api.host, api.token)
+        super().__init__(create_app(settings, health, registry, market, clock), api.host, api.port, "REST API",
+                         "/health, /metrics, /v1/exchanges, /v1/symbols, /v1/tickers, /v1/spreads, /v1/summary/{analysis}, /v1/candles")

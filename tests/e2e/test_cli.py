@@ -71,7 +71,7 @@ def test_sim_and_collector_as_separate_processes_print_filtered_json_lines(tmp_p
 
 def test_demo_runs_for_a_duration_prints_rates_and_shuts_down_cleanly(tmp_path: Path) -> None:
     config = write_config(tmp_path, market_config(tmp_path))
-    demo = spreadlake("demo", "--config", str(config), "--duration", "12", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    demo = spreadlake("demo", "--config", str(config), "--duration", "12", "--no-flows", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = demo.communicate(timeout=120)
     text = out.decode()
     assert demo.returncode == 0, err.decode()[-3000:]

@@ -16,7 +16,7 @@ from trader.journal import Journal
 def test_the_demo_trades_on_paper_and_prints_the_traders_lines_and_running_pnl(tmp_path: Path) -> None:
     config = market_config(tmp_path, sim={"dislocation": {"size_bps": 40, "every_s": 3, "duration_s": 2}})
     path = write_config(tmp_path, config)
-    demo = subprocess.run([sys.executable, "-m", "spreadlake", "demo", "--config", str(path), "--duration", "14"],
+    demo = subprocess.run([sys.executable, "-m", "spreadlake", "demo", "--config", str(path), "--duration", "14", "--no-flows"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=120)
     assert demo.returncode == 0, demo.stderr[-3000:]
     out = demo.stdout

@@ -11,7 +11,9 @@ from typing import Any
 from collector.api import ApiComponent
 from collector.dispatch import Dispatcher
 from collector.health import HealthTracker
+from collector.latest import LatestMarket
 from collector.metrics import CollectorMetrics, registry_for
+from shared.clock import Clock, now_ns
 from shared.settings import settings_from_mapping
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
@@ -27,11 +29,15 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, byte
 
 
 @asynccontextmanager
-async def running_api(**api: Any) -> AsyncIterator[str]:
-    """The collector's REST API over real sockets (port 0), with a healthy empty collector behind it; yields its base URL."""
-    settings = settings_from_mapping({"api": {"port": 0, **api}})
+async def running_api(config: dict[str, Any] | None = None, market: LatestMarket | None = None, clock: Clock = now_ns,
+                      **api: Any) -> AsyncIterator[str]:
+    """The collector's REST API over real sockets (port 0), with a healthy collector behind it that has
+    received what `market` holds (default: nothing), settings from `config`; yields its base URL."""
+    config = config or {}
+    settings = settings_from_mapping({**config, "api": {**config.get("api", {}), "port": 0, **api}})
     health = HealthTracker()
-    component = ApiComponent(settings.api, health.snapshot, registry_for(CollectorMetrics(dict, health, Dispatcher().stats)))
+    component = ApiComponent(settings, health.snapshot, registry_for(CollectorMetrics(dict, health, Dispatcher().stats)),
+                             market or LatestMarket(), clock)
     await component.start()
     try:
         port = component.url.rsplit(":", 1)[1]

@@ -9,7 +9,8 @@ import pytest
 
 from collector.api import ApiComponent
 from collector.health import HealthTracker
-from shared.settings import SettingsError, settings_from_mapping
+from collector.latest import LatestMarket
+from shared.settings import Settings, SettingsError, settings_from_mapping
 from shared.settings.api import ApiSettings
 from tests.collector.api.harness import get, running_api
 
@@ -24,7 +25,7 @@ def test_binding_beyond_loopback_without_a_token_is_refused_by_the_settings_and_
     assert settings_from_mapping({"api": {"host": "0.0.0.0", "enabled": False}}).api.token is None
     exposed = ApiSettings.model_construct(**{**ApiSettings().model_dump(), "host": "0.0.0.0", "token": None})
     with pytest.raises(ValueError, match=r"refusing to start without api\.token"):
-        ApiComponent(exposed, HealthTracker().snapshot, None)  # type: ignore[arg-type]
+        ApiComponent(Settings.model_construct(api=exposed), HealthTracker().snapshot, None, LatestMarket())  # type: ignore[arg-type]
 
 
 def test_a_wildcard_bind_answers_only_requests_with_the_token_in_the_header_or_query() -> None:

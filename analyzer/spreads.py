@@ -1,0 +1,134 @@
+"""Cross-exchange spreads: how far one venue's bid sits above another's ask, per symbol, ordered
+venue pair and UTC hour (docs/spreads.md).
+
+Buying on venue A and selling on B, the executable spread is (bid_B - ask_A) / ask_A * 1e4 bps:
+from the ticker channel's top of book (`kind` 'top'), and from the book channel's VWAPs of walking
+A's asks and B's bids for `analyzer.depth_size[symbol]` base units (`kind` 'depth'; symbols
+without a size are left out, a book too thin for the size gives no valid state). Quotes are aligned
+as in analyzer/align.py: a pair is valid while both latest quotes are present, not crossed and no
+older than `analyzer.staleness_ms`.
+
+One row per ts (hour), symbol, buy_exchange, sell_exchange, kind with any valid state:
+- samples: valid states that started in the scope; mean_bps, p50_bps, p95_bps (linear
+  interpolation), max_bps are over them, one value per state (not time-weighted);
+- fee_bps: taker_fee_bps(A) + taker_fee_bps(B), the opportunity threshold;
+- share_above_fees: time-weighted: the seconds the spread was strictly above fee_bps over the
+  seconds the pair was valid (`valid_s`); each state lasts until the next quote change of either
+  venue, or until a quote goes stale;
+- opportunities: runs above the threshold starting in the hour (analyzer/opportunities.py), and
+  the p50/p95/max of their durations in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+import pyarrow as pa
+
+from analyzer.align import Measure, each, to_table, venue_pairs
+from analyzer.analysis import NS_PER_S, Scope
+from analyzer.opportunities import PAIR_LABELS, labelled, runs
+from shared.lake.reader import LakeReader
+from shared.settings import Settings
+
+TS = pa.timestamp("ns", tz="UTC")
+STATISTICS = [
+    ("samples", pa.int64()),
+    ("mean_bps", pa.float64()),
+    ("p50_bps", pa.float64()),
+    ("p95_bps", pa.float64()),
+    ("max_bps", pa.float64()),
+    ("fee_bps", pa.float64()),
+    ("share_above_fees", pa.float64()),
+    ("opportunities", pa.int64()),
+    ("opportunity_p50_s", pa.float64()),
+    ("opportunity_p95_s", pa.float64()),
+    ("opportunity_max_s", pa.float64()),
+    ("valid_s", pa.float64()),
+]
+SPREAD_SCHEMA = pa.schema(
+    [
+        ("ts", TS),
+        ("symbol", pa.string()),
+        ("buy_exchange", pa.string()),
+        ("sell_exchange", pa.string()),
+        ("kind", pa.string()),
+        *STATISTICS,
+    ]
+)
+
+
+def statistics(frame: pl.DataFrame, measures: Sequence[Measure], scope: Scope, names: tuple[str, ...]) -> pl.DataFrame:
+    """Per hour and measure of `frame` (align.measured) with any valid piece: `ts` (the hour, ns),
+    the measure's labels as `names`, and the STATISTICS columns. All measures are aggregated in
+    one pass over the frame."""
+    aggregates: list[pl.Expr] = []
+    for k, measure in enumerate(measures):
+        x, ok = pl.col(f"x{k}"), pl.col(f"ok{k}")
+        sampled = x.filter(pl.col(f"s{k}"))
+        seconds = (pl.col(f"end{k}") - pl.col("t")) / NS_PER_S
+        aggregates += [
+            ok.any().alias(f"any{k}"),
+            pl.col(f"s{k}").sum().cast(pl.Int64).alias(f"samples{k}"),
+            sampled.mean().alias(f"mean{k}"),
+            sampled.quantile(0.5, interpolation="linear").alias(f"p50{k}"),
+            sampled.quantile(0.95, interpolation="linear").alias(f"p95{k}"),
+            sampled.max().alias(f"max{k}"),
+            seconds.filter(ok).sum().alias(f"valid{k}"),
+            seconds.filter(ok & (x > measure.threshold)).sum().alias(f"above{k}"),
+        ]
+    # The frame is in time order, so each hour is a slice; a select over a slice runs every
+    # aggregate at once on the fast path (a group_by with filters inside is several times slower).
+    hours = frame.select(pl.col("hour").unique_counts().alias("rows"), pl.col("hour").unique(maintain_order=True))
+    per_hour_parts, offset = [], 0
+    for hour, rows in zip(hours["hour"], hours["rows"], strict=True):
+        part = frame.slice(offset, rows).select(aggregates).with_columns(hour=pl.lit(hour, pl.Int64))
+        per_hour_parts.append(part)
+        offset += rows
+    if not per_hour_parts:
+        return pl.DataFrame()
+    per_hour = pl.concat(per_hour_parts)
+    durations = pl.col("duration_s")
+    out = []
+    for k, measure in enumerate(measures):
+        per_run = (
+            runs(frame, k, measure.threshold, scope)
+            .group_by("hour")
+            .agg(
+                opportunities=pl.len().cast(pl.Int64),
+                opportunity_p50_s=durations.quantile(0.5, interpolation="linear"),
+                opportunity_p95_s=durations.quantile(0.95, interpolation="linear"),
+                opportunity_max_s=durations.max(),
+            )
+        )
+        rows = (
+            per_hour.filter(pl.col(f"any{k}"))
+            .join(per_run, on="hour", how="left")
+            .select(
+                ts="hour",
+                samples=f"samples{k}",
+                mean_bps=f"mean{k}",
+                p50_bps=f"p50{k}",
+                p95_bps=f"p95{k}",
+                max_bps=f"max{k}",
+                fee_bps=pl.lit(measure.fee_bps, pl.Float64),
+                share_above_fees=pl.when(pl.col(f"valid{k}") > 0).then(pl.col(f"above{k}") / pl.col(f"valid{k}")),
+                opportunities=pl.col("opportunities").fill_null(0),
+                opportunity_p50_s="opportunity_p50_s",
+                opportunity_p95_s="opportunity_p95_s",
+                opportunity_max_s="opportunity_max_s",
+                valid_s=f"valid{k}",
+            )
+        )
+        out.append(labelled(rows, measure, names))
+    return pl.concat(out) if out else pl.DataFrame()
+
+
+def spreads(reader: LakeReader, scope: Scope, settings: Settings) -> pa.Table:
+    """Executable cross-venue spread statistics per hour, symbol, ordered venue pair and kind."""
+    jobs = venue_pairs(reader, scope, settings)
+    frames = [f for f in each(jobs, lambda group: statistics(group.frame, group.measures, scope, PAIR_LABELS)) if f.height]
+    if not frames:
+        return SPREAD_SCHEMA.empty_table()
+    return to_table(pl.concat(frames).sort("ts", *PAIR_LABELS), SPREAD_SCHEMA)
