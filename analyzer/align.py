@@ -41,7 +41,7 @@ T = TypeVar("T")
 NS_PER_MS = 1_000_000
 NS_PER_HOUR = 3_600 * 1_000_000_000
 NAN = float("nan")
-_THREADS = 2
+_THREADS = 3
 QUOTE_SCHEMA = {"code": pl.UInt16, "ts": pl.Int64, "bid": pl.Float64, "ask": pl.Float64}
 
 
@@ -167,20 +167,21 @@ def measured(aligned: pl.DataFrame, measures: Sequence[Measure], scope: Scope, s
             pl.min_horizontal(pl.col("next"), expiry).alias(f"until{n}"),
             (valid & (pl.col("ts") >= scope.start_ns) & pl.any_horizontal([pl.col(f"q{i}") for i in ids])).alias(f"sample{n}"),
         ]
-    out: list[pl.Expr] = [
+    computed = pieces.select(
         pl.col("t"),
         (pl.col("t") - pl.col("t") % NS_PER_HOUR).alias("hour"),
         (pl.col("ts") >= scope.start_ns).alias("inside"),
-    ]
+        *[measure.value.alias(f"x{k}") for k, measure in enumerate(measures)],
+        *set_columns,
+    )
+    # The aggregates over the frame run several times faster on one chunk. Rechunked before the
+    # measures with the same members share their columns, each of those is copied once.
+    columns = computed.collect().rechunk()
+    out: list[pl.Expr] = [pl.col("t"), pl.col("hour"), pl.col("inside")]
     for k, measure in enumerate(measures):
         n = sets[measure.members]
-        out += [
-            measure.value.alias(f"x{k}"),
-            pl.col(f"valid{n}").alias(f"ok{k}"),
-            pl.col(f"until{n}").alias(f"end{k}"),
-            pl.col(f"sample{n}").alias(f"s{k}"),
-        ]
-    return pieces.with_columns(set_columns).select(out).collect().rechunk()
+        out += [pl.col(f"x{k}"), pl.col(f"valid{n}").alias(f"ok{k}"), pl.col(f"until{n}").alias(f"end{k}"), pl.col(f"sample{n}").alias(f"s{k}")]
+    return columns.select(out)
 
 
 def spread_bps(buy: int, sell: int) -> pl.Expr:
@@ -233,8 +234,10 @@ def _pair_group(reader: LakeReader, scope: Scope, settings: Settings, channel: C
 
 
 def each(jobs: Sequence[Callable[[], Group]], summarize: Callable[[Group], T]) -> list[T]:
-    """`summarize` of every job's group, two at a time: Polars runs many of a group's steps on one
-    thread, so a second group can use a free second core; memory stays bounded by two groups."""
+    """`summarize` of every job's group, three at a time: Polars runs many of a group's steps on one
+    thread, so other groups can use the free cores. Three, not one per core (2): a chunk usually
+    holds three symbols, and two at a time left the third to run alone on one core (5% slower on
+    bench/analyze.py); memory stays bounded by three groups."""
     with ThreadPoolExecutor(_THREADS) as pool:
         return list(pool.map(lambda job: summarize(job()), jobs))
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from analyzer.align import Measure, each, to_table, venue_pairs
 from analyzer.analysis import NS_PER_S, Scope
-from analyzer.opportunities import PAIR_LABELS, labelled, runs
+from analyzer.opportunities import PAIR_LABELS, above_states, labelled, runs_of, thresholds
 from shared.lake.reader import LakeReader
 from shared.settings import Settings
 
@@ -61,68 +61,91 @@ SPREAD_SCHEMA = pa.schema(
 
 def statistics(frame: pl.DataFrame, measures: Sequence[Measure], scope: Scope, names: tuple[str, ...]) -> pl.DataFrame:
     """Per hour and measure of `frame` (align.measured) with any valid piece: `ts` (the hour, ns),
-    the measure's labels as `names`, and the STATISTICS columns. All measures are aggregated in
-    one pass over the frame."""
+    the measure's labels as `names`, and the STATISTICS columns."""
+    if not measures or not frame.height:
+        return pl.DataFrame()
+    states = above_states(frame, thresholds(measures))
+    # The time above the threshold is summed over those few states, not in a pass over the frame.
+    above = states.group_by("k", "hour").agg(above=((pl.col("end") - pl.col("t")) / NS_PER_S).sum())
+    durations = pl.col("duration_s")
+    per_run = (
+        runs_of(states, scope)
+        .group_by("k", "hour")
+        .agg(
+            opportunities=pl.len().cast(pl.Int64),
+            opportunity_p50_s=durations.quantile(0.5, interpolation="linear"),
+            opportunity_p95_s=durations.quantile(0.95, interpolation="linear"),
+            opportunity_max_s=durations.max(),
+        )
+    )
+    rows = (
+        _per_hour(frame, measures)
+        .filter("any")
+        .join(above, on=["k", "hour"], how="left")
+        .join(per_run, on=["k", "hour"], how="left")
+        .select(
+            "k",
+            ts="hour",
+            samples="samples",
+            mean_bps="mean",
+            p50_bps="p50",
+            p95_bps="p95",
+            max_bps="max",
+            fee_bps="fee_bps",
+            share_above_fees=pl.when(pl.col("valid") > 0).then(pl.col("above").fill_null(0.0) / pl.col("valid")),
+            opportunities=pl.col("opportunities").fill_null(0),
+            opportunity_p50_s="opportunity_p50_s",
+            opportunity_p95_s="opportunity_p95_s",
+            opportunity_max_s="opportunity_max_s",
+            valid_s="valid",
+        )
+    )
+    return labelled(rows, measures, names)
+
+
+def _per_hour(frame: pl.DataFrame, measures: Sequence[Measure]) -> pl.DataFrame:
+    """The aggregates over all pieces of every measure per hour of `frame`, one row per measure
+    (`k`) and hour: any (valid piece), samples, their mean, p50, p95 and max, valid (seconds). All
+    measures are aggregated in one pass over the frame; validity and samples depend only on a
+    measure's members, so measures with the same members (both directions of a pair) share them."""
     aggregates: list[pl.Expr] = []
+    shared: dict[tuple[int, ...], int] = {}  # members -> the first measure with them
     for k, measure in enumerate(measures):
-        x, ok = pl.col(f"x{k}"), pl.col(f"ok{k}")
-        sampled = x.filter(pl.col(f"s{k}"))
-        seconds = (pl.col(f"end{k}") - pl.col("t")) / NS_PER_S
+        sampled = pl.col(f"x{k}").filter(pl.col(f"s{k}"))
         aggregates += [
-            ok.any().alias(f"any{k}"),
-            pl.col(f"s{k}").sum().cast(pl.Int64).alias(f"samples{k}"),
             sampled.mean().alias(f"mean{k}"),
             sampled.quantile(0.5, interpolation="linear").alias(f"p50{k}"),
             sampled.quantile(0.95, interpolation="linear").alias(f"p95{k}"),
             sampled.max().alias(f"max{k}"),
-            seconds.filter(ok).sum().alias(f"valid{k}"),
-            seconds.filter(ok & (x > measure.threshold)).sum().alias(f"above{k}"),
         ]
+        if measure.members not in shared:
+            shared[measure.members] = k
+            seconds = (pl.col(f"end{k}") - pl.col("t")) / NS_PER_S
+            aggregates += [
+                pl.col(f"ok{k}").any().alias(f"any{k}"),
+                pl.col(f"s{k}").sum().cast(pl.Int64).alias(f"samples{k}"),
+                seconds.filter(pl.col(f"ok{k}")).sum().alias(f"valid{k}"),
+            ]
     # The frame is in time order, so each hour is a slice; a select over a slice runs every
     # aggregate at once on the fast path (a group_by with filters inside is several times slower).
     hours = frame.select(pl.col("hour").unique_counts().alias("rows"), pl.col("hour").unique(maintain_order=True))
     per_hour_parts, offset = [], 0
     for hour, rows in zip(hours["hour"], hours["rows"], strict=True):
-        part = frame.slice(offset, rows).select(aggregates).with_columns(hour=pl.lit(hour, pl.Int64))
-        per_hour_parts.append(part)
+        per_hour_parts.append(frame.slice(offset, rows).select(aggregates).with_columns(hour=pl.lit(hour, pl.Int64)))
         offset += rows
-    if not per_hour_parts:
-        return pl.DataFrame()
     per_hour = pl.concat(per_hour_parts)
-    durations = pl.col("duration_s")
-    out = []
-    for k, measure in enumerate(measures):
-        per_run = (
-            runs(frame, k, measure.threshold, scope)
-            .group_by("hour")
-            .agg(
-                opportunities=pl.len().cast(pl.Int64),
-                opportunity_p50_s=durations.quantile(0.5, interpolation="linear"),
-                opportunity_p95_s=durations.quantile(0.95, interpolation="linear"),
-                opportunity_max_s=durations.max(),
-            )
-        )
-        rows = (
-            per_hour.filter(pl.col(f"any{k}"))
-            .join(per_run, on="hour", how="left")
-            .select(
-                ts="hour",
-                samples=f"samples{k}",
-                mean_bps=f"mean{k}",
-                p50_bps=f"p50{k}",
-                p95_bps=f"p95{k}",
-                max_bps=f"max{k}",
+    return pl.concat(
+        [
+            per_hour.select(
+                "hour",
+                k=pl.lit(k, pl.Int64),
                 fee_bps=pl.lit(measure.fee_bps, pl.Float64),
-                share_above_fees=pl.when(pl.col(f"valid{k}") > 0).then(pl.col(f"above{k}") / pl.col(f"valid{k}")),
-                opportunities=pl.col("opportunities").fill_null(0),
-                opportunity_p50_s="opportunity_p50_s",
-                opportunity_p95_s="opportunity_p95_s",
-                opportunity_max_s="opportunity_max_s",
-                valid_s=f"valid{k}",
+                **{name: f"{name}{k}" for name in ("mean", "p50", "p95", "max")},
+                **{name: f"{name}{shared[measure.members]}" for name in ("any", "samples", "valid")},
             )
-        )
-        out.append(labelled(rows, measure, names))
-    return pl.concat(out) if out else pl.DataFrame()
+            for k, measure in enumerate(measures)
+        ]
+    )
 
 
 def spreads(reader: LakeReader, scope: Scope, settings: Settings) -> pa.Table:
