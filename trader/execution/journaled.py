@@ -1,6 +1,7 @@
 """Sending an order the journaled way: the journal hears of it before the executor does, and hears every answer.
 
-1. `record_intent` journals the order (and the arbitrage step that sends it) with its client order id;
+1. `record_intent` journals the order (and the arbitrage step that sends it) with its client order id, in a
+   commit synced to disk (it survives a power cut, not only a crash);
 2. `OrderSubmitted` is journaled, in the same commit: from here the order may exist at the venue;
 3. the command goes through its (venue, account) queue to the executor;
 4. every event of the answer is journaled.
@@ -43,7 +44,8 @@ async def send(journal: Journal, queues: ExecutionQueues, command: SubmitOrder, 
                on_handed: Callable[[], None] | None = None) -> Order:
     """Journal, send and journal the answer; returns the order as journaled. `on_handed` is called once the
     intent is journaled, as the command is handed to its queue (what tick-to-decision measures up to)."""
-    with journal.transaction():  # one commit (with what the journal holds for it: an approval and its arbitrage)
+    # One commit, synced to disk before the order goes (with what the journal holds for it: an approval and its arbitrage).
+    with journal.transaction(durable=True):
         journal.record_intent(command.to_order(), attempt)
         journal.record(OrderSubmitted(command.client_order_id, command.venue, clock()))
     try:

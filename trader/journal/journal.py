@@ -107,10 +107,14 @@ class Journal:
             raise JournalLocked(f"journal {self.path} is open in another process") from None
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a journaled intent survives power loss, not only a crash
+        # Two durability levels (see `transaction`): NORMAL by default, FULL for the commits that must survive a
+        # power cut before the trader acts on them. In WAL mode NORMAL survives a crash of the process (SIGKILL)
+        # and a FULL commit syncs the log with every commit before it.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         migrate(self._db)
         self._depth = 0
+        self._durable = False
         self._held: list[Callable[[], None]] = []
         self.session_id: int | None = None
 
@@ -122,10 +126,19 @@ class Journal:
             os.close(self._lock)  # releases the lock
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Writes inside commit together, or not at all."""
+    def transaction(self, durable: bool = False) -> Iterator[None]:
+        """Writes inside commit together, or not at all. `durable`: the commit is synced to disk before it returns
+        (survives a power cut, and makes every earlier commit survive it too): an order's intent before the order
+        can reach the executor, a session's start and end, strategy instances. Other commits (decisions, risk
+        events, attempt states, the answers and fills the executor reports) survive a crash of the process; a
+        power cut may lose the latest of them, which reconciliation with the executor restores or reports."""
         if self._depth == 0:
+            if durable:
+                self._db.execute("PRAGMA synchronous=FULL")  # only outside a transaction (SQLite's rule)
+            self._durable = durable
             self._db.execute("BEGIN IMMEDIATE")
+        elif durable and not self._durable:
+            raise RuntimeError("a durable transaction cannot be nested in one that is not")
         self._depth += 1
         try:
             if self._held and self._depth == 1:
@@ -136,11 +149,19 @@ class Journal:
         except BaseException:
             self._depth -= 1
             if self._depth == 0:
-                self._db.execute("ROLLBACK")
+                self._end("ROLLBACK")
             raise
         self._depth -= 1
         if self._depth == 0:
-            self._db.execute("COMMIT")
+            self._end("COMMIT")
+
+    def _end(self, statement: str) -> None:
+        try:
+            self._db.execute(statement)
+        finally:
+            if self._durable:
+                self._durable = False
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     def later(self, write: Callable[[], None]) -> None:
         """Hold a write (a call of one of the record methods) for the next commit, which runs it first; `flush()`
@@ -156,7 +177,7 @@ class Journal:
     # sessions -------------------------------------------------------------------
 
     def start_session(self) -> int:
-        with self.transaction():
+        with self.transaction(durable=True):
             cursor = self._db.execute("INSERT INTO sessions (started_ns) VALUES (?)", (self._clock(),))
         self.session_id = int(cursor.lastrowid or 0)
         return self.session_id
@@ -164,7 +185,7 @@ class Journal:
     def end_session(self, reason: str, realized_pnl: Mapping[str, Decimal] | None = None) -> SessionTotals:
         session = self._session()
         totals = self.totals(session, realized_pnl or {})
-        with self.transaction():
+        with self.transaction(durable=True):
             self._db.execute("UPDATE sessions SET ended_ns = ?, end_reason = ?, totals = ? WHERE id = ?",
                              (self._clock(), reason, _body(totals), session))
         self.session_id = None
@@ -186,7 +207,7 @@ class Journal:
     # strategy instances -----------------------------------------------------------
 
     def save_instance(self, instance: StrategyInstance) -> None:
-        with self.transaction():
+        with self.transaction(durable=True):
             self._db.execute(
                 "INSERT INTO strategy_instances (id, body, updated_ns, removed_ns) VALUES (?, ?, ?, NULL) "
                 "ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_ns = excluded.updated_ns, removed_ns = NULL",
@@ -194,7 +215,7 @@ class Journal:
             )
 
     def remove_instance(self, instance_id: str) -> bool:
-        with self.transaction():
+        with self.transaction(durable=True):
             cursor = self._db.execute("UPDATE strategy_instances SET removed_ns = ? WHERE id = ? AND removed_ns IS NULL",
                                       (self._clock(), instance_id))
         return cursor.rowcount == 1

@@ -67,6 +67,27 @@ def test_an_intent_journaled_by_a_process_killed_before_sending_survives(tmp_pat
     assert [s.ended_ns for s in journal.sessions()] == [None]  # the killed session never ended
 
 
+def test_only_commits_the_trader_acts_on_are_synced_to_disk(tmp_path: Path) -> None:
+    """SQLite syncs a commit under synchronous=FULL (2); under NORMAL (1, WAL) a commit survives a crash of the
+    process and is synced with the next FULL one. The order send's commit is the durable kind (journaled.send)."""
+    journal = open_journal(tmp_path / "journal.db")
+    level = lambda: journal._db.execute("PRAGMA synchronous").fetchone()[0]  # noqa: E731
+    assert level() == 1
+    with journal.transaction():
+        assert level() == 1
+    with journal.transaction(durable=True):
+        assert level() == 2
+        with journal.transaction():  # nested in a durable one: part of its synced commit
+            assert level() == 2
+    assert level() == 1
+    with pytest.raises(RuntimeError, match="cannot be nested"), journal.transaction(), journal.transaction(durable=True):
+        pass
+    assert level() == 1  # rolled back, and back to NORMAL
+    with pytest.raises(ValueError), journal.transaction(durable=True):
+        raise ValueError("a failed durable commit")
+    assert level() == 1
+
+
 def test_an_order_cannot_be_updated_without_a_journaled_intent(tmp_path: Path) -> None:
     journal = open_journal(tmp_path / "journal.db")
     order = leg_order(BUY, "c1").to_order()
