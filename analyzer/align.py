@@ -22,6 +22,7 @@ at the same receive time make one state: one member's quotes at the same time ar
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ NS_PER_MS = 1_000_000
 NS_PER_HOUR = 3_600 * 1_000_000_000
 NAN = float("nan")
 _THREADS = 3
+_database: duckdb.DuckDBPyConnection | None = None
+_database_lock = threading.Lock()
 QUOTE_SCHEMA = {"code": pl.UInt16, "ts": pl.Int64, "bid": pl.Float64, "ask": pl.Float64}
 
 
@@ -66,11 +69,23 @@ def _codes(column: str, names: Sequence[str]) -> str:
     return f"(CASE {column} {cases} END)::USMALLINT"
 
 
+def _cursor() -> duckdb.DuckDBPyConnection:
+    """A connection of its own for one read, on the process's one in-memory DuckDB database. A
+    database per read started its threads and allocated its memory afresh every time: 6-8% of the
+    spreads benchmark's wall time (docs/benchmarks.md). Made on first use, not at import; the lock
+    because the group threads read at once and their cursors come from the one connection."""
+    global _database
+    with _database_lock:
+        if _database is None:
+            _database = duckdb.connect()
+        return _database.cursor()
+
+
 def distinct_keys(reader: LakeReader, channel: Channel, scope: Scope, lookback_ns: int) -> list[tuple[str, str]]:
     """The (exchange, symbol) pairs with rows in the scope (and its lookback)."""
 
     def run() -> list[tuple[str, str]]:
-        con = duckdb.connect()
+        con = _cursor()
         try:
             relation = reader.relation(con, channel, scope.start_ns - lookback_ns, scope.end_ns, scope.exchanges)
             if scope.symbols is not None:
@@ -98,7 +113,7 @@ def read_group(
     members = exchanges if member == "exchange" else symbols
 
     def run() -> pl.DataFrame:
-        con = duckdb.connect()
+        con = _cursor()
         try:
             relation = reader.relation(con, channel, scope.start_ns - lookback_ns, scope.end_ns, exchanges)
             relation = relation.filter(f"symbol IN ({_quoted(symbols)})")
