@@ -38,8 +38,9 @@ class PrefectServer:
     def ui_url(self) -> str:
         return self.api_url.removesuffix("/api")
 
-    def stop(self, timeout_s: float = 20.0) -> None:
-        """Stop the server we started (its whole process group: uvicorn and its services)."""
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the server we started (its whole process group: uvicorn and its services). Uvicorn waits for open
+        connections before it exits; after `timeout_s` it is killed (its SQLite database is crash-safe)."""
         process = self.process
         if process is None or process.poll() is not None:
             return

@@ -89,8 +89,9 @@ def test_served_schedules_fire_on_a_local_server_and_store_summaries(tmp_path: P
         assert "analyze [" in text and "result rows written" in text  # the runs' logged summaries
     finally:
         serve.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
         try:
-            code = serve.wait(timeout=30)
+            code = serve.wait(timeout=60)
         except subprocess.TimeoutExpired:
             serve.kill()
             code = serve.wait()
@@ -98,5 +99,6 @@ def test_served_schedules_fire_on_a_local_server_and_store_summaries(tmp_path: P
         assert serve.stdout is not None
         serve.stdout.close()
     print("".join(output)[-3000:])
+    print(f"stopped {time.monotonic() - stopping:.1f} s after SIGTERM")
     assert code == 0, "".join(output)[-3000:]
     assert not healthy(api_url)  # the server it started is stopped with it
