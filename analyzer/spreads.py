@@ -21,12 +21,12 @@ One row per ts (hour), symbol, buy_exchange, sell_exchange, kind with any valid 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 import pyarrow as pa
 
-from analyzer.align import Measure, each, to_table, venue_pairs
+from analyzer.align import Group, Measure, each, to_table, venue_pairs
 from analyzer.analysis import NS_PER_S, Scope
 from analyzer.opportunities import PAIR_LABELS, above_states, labelled, runs_of, thresholds
 from shared.lake.reader import LakeReader
@@ -148,10 +148,14 @@ def _per_hour(frame: pl.DataFrame, measures: Sequence[Measure]) -> pl.DataFrame:
     )
 
 
+def summarized(jobs: Sequence[Callable[[], Group]], scope: Scope, labels: tuple[str, ...], schema: pa.Schema) -> pa.Table:
+    """The statistics of every job's group as one table in `schema`, ordered by ts and `labels`."""
+    frames = [f for f in each(jobs, lambda group: statistics(group.frame, group.measures, scope, labels)) if f.height]
+    if not frames:
+        return schema.empty_table()
+    return to_table(pl.concat(frames).sort("ts", *labels), schema)
+
+
 def spreads(reader: LakeReader, scope: Scope, settings: Settings) -> pa.Table:
     """Executable cross-venue spread statistics per hour, symbol, ordered venue pair and kind."""
-    jobs = venue_pairs(reader, scope, settings)
-    frames = [f for f in each(jobs, lambda group: statistics(group.frame, group.measures, scope, PAIR_LABELS)) if f.height]
-    if not frames:
-        return SPREAD_SCHEMA.empty_table()
-    return to_table(pl.concat(frames).sort("ts", *PAIR_LABELS), SPREAD_SCHEMA)
+    return summarized(venue_pairs(reader, scope, settings), scope, PAIR_LABELS, SPREAD_SCHEMA)

@@ -24,9 +24,9 @@ from functools import partial
 import polars as pl
 import pyarrow as pa
 
-from analyzer.align import NS_PER_MS, Group, Measure, align, distinct_keys, each, measured, read_group, to_table
+from analyzer.align import NS_PER_MS, Group, Measure, align, distinct_keys, measured, read_group
 from analyzer.analysis import Scope
-from analyzer.spreads import STATISTICS, TS, statistics
+from analyzer.spreads import STATISTICS, TS, summarized
 from shared.events import Channel
 from shared.lake.reader import LakeReader
 from shared.settings import Settings
@@ -99,8 +99,4 @@ def _venue_group(reader: LakeReader, scope: Scope, staleness_ns: int, venue: str
 
 def triangular(reader: LakeReader, scope: Scope, settings: Settings) -> pa.Table:
     """Triangular path statistics per hour, path and venue (fees included; threshold 0 bps)."""
-    jobs = venue_triangles(reader, scope, settings)
-    frames = [f for f in each(jobs, lambda group: statistics(group.frame, group.measures, scope, LABELS)) if f.height]
-    if not frames:
-        return TRIANGULAR_SCHEMA.empty_table()
-    return to_table(pl.concat(frames).sort("ts", *LABELS), TRIANGULAR_SCHEMA)
+    return summarized(venue_triangles(reader, scope, settings), scope, LABELS, TRIANGULAR_SCHEMA)
