@@ -28,8 +28,12 @@ lint: $(SYNCED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# Two workers: most of the end-to-end tests wait on real processes and sockets, so they share the cores well.
+# A test file runs on one worker (--dist loadfile), so the Prefect flow tests start their server once.
+TEST_WORKERS ?= 2
+
 test: lint
-	$(VENV)/bin/python -m pytest $(ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(ARGS)
 
 bench: $(SYNCED)
 	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done

@@ -150,7 +150,6 @@ def test_summaries_are_served_paged_and_candles_from_summaries_or_the_lake(colle
                                   "volume": 3.0, "notional": 4.5, "vwap": 1.5, "count": 7}
 
 
-
 def test_every_error_is_json_naming_the_problem(collector: Running) -> None:
     chunk = collector.chunk_ns
     cases = [

@@ -1,5 +1,6 @@
-"""The flows under Prefect's test harness (a real temporary Prefect server): analyze over a past range and
-over the chunks closed since the previous run, compact, retention, retries, and the logged summaries."""
+"""The flows under Prefect's test harness (a real temporary Prefect server): the locked Prefect/FastAPI/
+pydantic set runs a flow; analyze over a past range and over the chunks closed since the previous run,
+compact, retention, retries, and the logged summaries."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from prefect import flow, task
 from prefect.client.orchestration import get_client
 
 from analyzer.analysis import NS_PER_S
@@ -27,6 +29,20 @@ from shared.summary import ANALYSES, SummaryStore
 from tests.shared.lake.synthetic import T0, mixed, write
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Prefect's own server code on this pin set
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@flow
+def trivial_flow(x: int) -> int:
+    return double(x) + 1
+
+
+def test_the_locked_prefect_fastapi_pydantic_set_runs_a_flow_in_prefects_test_harness(prefect_harness: None) -> None:
+    assert trivial_flow(20) == 41
 
 S = NS_PER_S
 

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 _RESTING = frozenset({TimeInForce.GTC, TimeInForce.POST_ONLY})
 
 
-
 def instances(engine: TradingEngine) -> tuple[StrategyInstance, ...]:
     return engine.registry.all()
 

@@ -129,23 +129,6 @@ class TradingEngine:
         if self.paper is not None:
             self.paper.close()
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
     # the event path (`evaluation`) -------------------------------------------------------
 
     async def on_event(self, event: Event, now_ns: int) -> None:
@@ -348,9 +331,6 @@ class TradingEngine:
     def _reported(self, report: ExposureUnhedged) -> None:
         self.exposure.add_report(report)
         self.risk.unhedged(self.clock(), self.exposure.unhedged())
-
-
-
 
 
 def _copy(table: dict[str, dict[str, Decimal]]) -> dict[str, dict[str, Decimal]]:

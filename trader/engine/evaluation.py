@@ -41,7 +41,6 @@ class Once:
             self._record(time.perf_counter_ns() - self._start)
 
 
-
 async def on_event(engine: TradingEngine, event: Event, now_ns: int) -> None:
     arrived = time.perf_counter_ns()
     engine.view.on_event(event)

@@ -135,6 +135,3 @@ class PnlLedger:
 
     def session(self, session_id: int) -> dict[str, Decimal]:
         return dict(self.by_session.get(str(session_id), {}))
-
-
-
