@@ -101,6 +101,20 @@ class LakeReader:
         exchanges: Iterable[str] | None = None,
     ) -> duckdb.DuckDBPyRelation:
         """A lazy relation over one snapshot, filtered to the range; columns as in `full_schema(channel)`."""
+        relation = self.unfiltered(con, channel, start_ns, end_ns, exchanges)
+        condition = time_filter(start_ns, end_ns)
+        return relation.filter(condition) if condition else relation
+
+    def unfiltered(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        channel: Channel,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        exchanges: Iterable[str] | None = None,
+    ) -> duckdb.DuckDBPyRelation:
+        """Every row of the files of the range's snapshot, also those outside the range: a superset of the
+        range that needs no time column read (which of the symbols there may be, say)."""
         files = self.files(channel, start_ns, end_ns, exchanges)
         if not files:
             relation = con.from_arrow(full_schema(channel).empty_table())
@@ -111,8 +125,7 @@ class LakeReader:
             )
         else:  # DuckDB cannot reach an object store without its httpfs extension: go through pyarrow
             relation = con.from_arrow(open_dataset(self.lake, channel, files))
-        condition = time_filter(start_ns, end_ns)
-        return relation.filter(condition) if condition else relation
+        return relation
 
     def fetch(
         self,

@@ -88,6 +88,20 @@ def test_quotes_at_the_same_time_make_one_state_whatever_order_they_were_read_in
         assert frame["x0"][1] == (102.0 - 103.0) / 103.0 * 10_000
 
 
+def test_a_member_that_quoted_at_a_shared_time_samples_its_pairs_whichever_row_came_last() -> None:
+    # At 1 s members 0 and 2 quote; the time's one row is member 2's (codes in order), yet the pair
+    # (0, 1) changed then and (1, 2) too; nothing of member 1 changed.
+    rows = [(0, 0, 100.0, 101.0), (1, 0.5, 102.0, 103.0), (2, 0.5, 99.0, 100.0), (2, 1, 98.0, 99.0), (0, 1, 100.5, 101.5)]
+    aligned = align(quotes(rows), 3)
+    assert seconds(aligned, "ts") == [0, 0.5, 1]
+    assert [aligned[f"q{i}"][2] for i in range(3)] == [True, False, True]
+    measures = [Measure(("a", "b"), (0, 1), spread_bps(0, 1), 10.0, 10.0), Measure(("b", "c"), (1, 2), spread_bps(1, 2), 10.0, 10.0)]
+    frame = measured(aligned, measures, Scope(T0, T0 + 10 * S), 10 * S)
+    assert frame["s0"].to_list() == [False, True, True]
+    assert frame["s1"].to_list() == [False, True, True]
+    assert frame["x0"][2] == (102.0 - 101.5) / 101.5 * 10_000
+
+
 def test_the_state_in_force_at_the_scope_start_counts_from_the_start_but_is_no_sample() -> None:
     frame = pair_frame([(0, 0.5, 100.0, 101.0), (1, 0.8, 102.0, 103.0), (0, 2, 100.0, 101.0)], start_s=1, end_s=3)
     assert seconds(frame, "t") == [1, 2]

@@ -174,3 +174,12 @@ def test_a_compacted_lake_gives_the_same_numbers(tmp_path: Path) -> None:
     after = run(lake, end_s=12)
     assert after == before and before
     assert pa.Table.from_pylist(after).num_rows == 2
+
+
+def test_a_venue_whose_file_holds_no_row_in_the_scope_adds_no_pair(tmp_path: Path) -> None:
+    # c's one file spans the scope, but its rows lie before the staleness lookback and after the end: the file
+    # is read for the venues there may be, c joins the group, and no pair with c is ever valid.
+    lake = make_lake(tmp_path, [*MAIN, tick("c", -20, 99.0, 99.5), tick("c", 20, 99.0, 99.5)])
+    with_c = run(lake, taker_fee_bps={"a": 5.0, "b": 10.0, "c": 10.0})
+    assert {(r["buy_exchange"], r["sell_exchange"]) for r in with_c} == {("a", "b"), ("b", "a")}
+    assert with_c == run(make_lake(tmp_path / "no-c", MAIN))
