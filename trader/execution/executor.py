@@ -44,6 +44,12 @@ class OrderUpdate:
 
 @runtime_checkable
 class Executor(Protocol):
+    # Whether the executor's record of an order outlives a power cut of this machine. A venue's does: the
+    # journal then syncs an order's intent to disk before the order goes, so it never knows less than the venue.
+    # The paper venue's store is on this machine and commits like the journal; syncing the journal alone would
+    # protect nothing (after a power cut either may keep an order the other lost; reconciliation reports it).
+    survives_power_cut: bool
+
     async def submit(self, command: SubmitOrder) -> OrderUpdate:
         """Send the order. A refusal (funds, minimums, unknown instrument) is an `OrderRejected` event, not an error."""
         ...

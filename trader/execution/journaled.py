@@ -1,7 +1,8 @@
 """Sending an order the journaled way: the journal hears of it before the executor does, and hears every answer.
 
 1. `record_intent` journals the order (and the arbitrage step that sends it) with its client order id, in a
-   commit synced to disk (it survives a power cut, not only a crash);
+   commit that survives a crash of the process; synced to disk too (it survives a power cut) when the
+   executor's own record does (`Executor.survives_power_cut`: a venue's, not the paper venue's);
 2. `OrderSubmitted` is journaled, in the same commit: from here the order may exist at the venue;
 3. the command goes through its (venue, account) queue to the executor;
 4. every event of the answer is journaled.
@@ -44,8 +45,9 @@ async def send(journal: Journal, queues: ExecutionQueues, command: SubmitOrder, 
                on_handed: Callable[[], None] | None = None) -> Order:
     """Journal, send and journal the answer; returns the order as journaled. `on_handed` is called once the
     intent is journaled, as the command is handed to its queue (what tick-to-decision measures up to)."""
-    # One commit, synced to disk before the order goes (with what the journal holds for it: an approval and its arbitrage).
-    with journal.transaction(durable=True):
+    # One commit before the order goes (with what the journal holds for it: an approval and its arbitrage), synced to
+    # disk if the executor's record of the order will outlive a power cut.
+    with journal.transaction(durable=queues.executor.survives_power_cut):
         journal.record_intent(command.to_order(), attempt)
         journal.record(OrderSubmitted(command.client_order_id, command.venue, clock()))
     try:

@@ -89,6 +89,8 @@ class _Changes:
 
 
 class PaperExecutor:
+    survives_power_cut = False  # its store commits on this machine with synchronous=NORMAL, as the journal does
+
     def __init__(self, store: PaperStore, config: PaperConfig, clock: Clock,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.config = config
