@@ -117,6 +117,10 @@ class Journal:
         self._durable = False
         self._held: list[Callable[[], None]] = []
         self.session_id: int | None = None
+        # The open orders as committed, and those written in the transaction under way: the engine reads an order
+        # on every book a resting strategy sees and at every step of its legs; the row stays the record.
+        self._open: dict[str, Order] = {}
+        self._written: dict[str, Order] = {}
 
     def close(self) -> None:
         try:
@@ -157,8 +161,15 @@ class Journal:
             self._end("COMMIT")
 
     def _end(self, statement: str) -> None:
+        written, self._written = self._written, {}
         try:
             self._db.execute(statement)
+            if statement == "COMMIT":
+                for cid, order in written.items():
+                    if order.is_final:
+                        self._open.pop(cid, None)
+                    else:
+                        self._open[cid] = order
         finally:
             if self._durable:
                 self._durable = False
@@ -246,6 +257,7 @@ class Journal:
                 )
             except sqlite3.IntegrityError:
                 raise JournalError(f"client order id {order.client_order_id} is already journaled: it is never reused") from None
+            self._written[order.client_order_id] = order
             if attempt is not None:
                 self.record_attempt(attempt)
 
@@ -258,6 +270,7 @@ class Journal:
             )
             if cursor.rowcount != 1:
                 raise JournalError(f"order {order.client_order_id} has no journaled intent")
+            self._written[order.client_order_id] = order
 
     def record_fill(self, fill: Fill) -> bool:
         """Journal a fill; False if its (venue, trade id) was journaled already."""
@@ -283,6 +296,9 @@ class Journal:
         return order
 
     def order(self, client_order_id: str) -> Order | None:
+        order = self._written.get(client_order_id) or self._open.get(client_order_id)
+        if order is not None:
+            return order
         row = self._db.execute("SELECT body FROM orders WHERE client_order_id = ?", (client_order_id,)).fetchone()
         return decode(row[0], Order) if row else None
 

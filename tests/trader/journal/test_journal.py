@@ -236,3 +236,20 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_journal(tmp_path: 
         Journal(tmp_path / "journal.db", ManualClock())
     second.close()
     assert os.path.exists(tmp_path / "journal.db.lock")
+
+
+def test_an_order_reads_as_last_committed_and_a_rolled_back_change_is_forgotten(tmp_path: Path) -> None:
+    journal = open_journal(tmp_path / "journal.db")
+    journal.record_intent(leg_order(BUY, "c1").to_order())
+    journal.record(OrderSubmitted("c1", "binance", T0))
+    with pytest.raises(ValueError), journal.transaction():
+        journal.record(OrderAccepted("c1", "binance", T0, "v1"))
+        assert journal.order("c1").status is OrderStatus.ACCEPTED  # type: ignore[union-attr]  # inside: its own write
+        raise ValueError("rolled back")
+    assert journal.order("c1").status is OrderStatus.SUBMITTED  # type: ignore[union-attr]
+    journal.record(OrderAccepted("c1", "binance", T0, "v1"))
+    journal.record(OrderFilled("c1", "binance", T0, a_fill(amount="0.500", trade_id="t1")))
+    filled = journal.order("c1")
+    journal.close()
+    assert filled is not None and filled.status is OrderStatus.FILLED
+    assert open_journal(tmp_path / "journal.db").order("c1") == filled
