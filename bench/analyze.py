@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import spreadlake  # noqa: F401  # first: the process settings the command line runs the analyzer with (Polars' allocator)
 from analyzer.analysis import Scope
 from analyzer.spreads import SPREAD_SCHEMA, spreads
 from collector.lake.encode import Encoded, encode, split
