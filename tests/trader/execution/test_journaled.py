@@ -86,27 +86,33 @@ def test_an_order_dropped_from_its_queue_on_timeout_is_journaled_as_never_sent(t
     assert asyncio.run(venue.order("c2")) is None
 
 
+def sync_level_at_intent(tmp_path: Path, survives_power_cut: bool) -> int:
+    """The journal's synchronous level while an order's intent is written, sending through `send`."""
+    tmp_path.mkdir()
+    clock = ManualClock()
+    journal, venue = open_journal(tmp_path / "journal.db", clock), paper(tmp_path / "venue.db", clock)
+    venue.survives_power_cut = survives_power_cut  # as a live venue's executor declares
+    venue.on_book(btc_book())
+    levels: list[int] = []
+    record_intent = journal.record_intent
+
+    def recording(*args: Any) -> None:
+        levels.append(journal._db.execute("PRAGMA synchronous").fetchone()[0])
+        record_intent(*args)
+
+    journal.record_intent = recording  # type: ignore[method-assign]
+
+    async def scenario() -> OrderStatus:
+        queues = ExecutionQueues(venue)
+        result = await send(journal, queues, order("c1", amount="0.1"), clock)
+        await queues.close()
+        return result.status
+
+    assert asyncio.run(scenario()) is OrderStatus.FILLED
+    return levels[0]
+
+
 def test_the_intent_is_synced_to_disk_first_only_for_an_executor_whose_record_outlives_a_power_cut(tmp_path: Path) -> None:
     """synchronous=FULL (2) syncs the commit to disk; NORMAL (1, WAL) makes it survive a crash of the process."""
-    levels: dict[bool, int] = {}
-    for survives in (False, True):
-        clock = ManualClock()
-        journal, venue = open_journal(tmp_path / f"journal-{survives}.db", clock), paper(tmp_path / f"venue-{survives}.db", clock)
-        venue.survives_power_cut = survives  # as a live venue's executor declares
-        venue.on_book(btc_book())
-        record_intent = journal.record_intent
-
-        def recording(*args: object, survives: bool = survives, journal: object = journal, record_intent: Any = record_intent) -> Any:
-            levels[survives] = journal._db.execute("PRAGMA synchronous").fetchone()[0]  # type: ignore[attr-defined]
-            return record_intent(*args)
-
-        journal.record_intent = recording  # type: ignore[method-assign]
-
-        async def scenario(journal: Any = journal, venue: Any = venue, clock: ManualClock = clock) -> OrderStatus:
-            queues = ExecutionQueues(venue)
-            result = await send(journal, queues, order("c1", amount="0.1"), clock)
-            await queues.close()
-            return result.status
-
-        assert asyncio.run(scenario()) is OrderStatus.FILLED
-    assert levels == {False: 1, True: 2}
+    assert sync_level_at_intent(tmp_path / "paper", survives_power_cut=False) == 1
+    assert sync_level_at_intent(tmp_path / "venue", survives_power_cut=True) == 2
