@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,37 @@ def deployments(settings: Settings, config: str | Path) -> list[RunnerDeployment
 
 class _Runner(Runner):
     def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
-        # Prefect's own handler exits from inside the event loop (tracebacks from every task it
-        # interrupts): unwind the way Ctrl-C does instead, which pauses the schedules and returns.
-        raise KeyboardInterrupt
+        # Prefect's own handler stops the runner and exits from inside the signal handler, and raising
+        # there (as Ctrl-C does) can land in the middle of anything the loop was doing (a logging
+        # handler's lock, a task group's exit) and leave the process hanging. The handler only
+        # schedules the stop; the loop runs it as its next callback: running flow runs are cancelled,
+        # the schedules paused, and `start()` returns.
+        loop = asyncio_loop()
+        if loop is None:  # not serving yet, or already done
+            raise KeyboardInterrupt
+        loop.call_soon_threadsafe(self._stop_soon, loop)
+
+    def _stop_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.stopping:
+            return
+        if not self.started:  # still starting: stop once it has
+            loop.call_later(0.2, self._stop_soon, loop)
+            return
+        LOG.info("SIGTERM: stopping the served flows")
+        loop.create_task(self.astop())
+
+
+def asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running on this (the main) thread, if any: a signal handler runs between two of its steps."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def serve_flows(settings: Settings, config: str | Path, api_url: str | None = None) -> None:
     """Serve the deployments against `api_url` (default: Prefect's configured API) until SIGINT/SIGTERM."""
+    previous = signal.getsignal(signal.SIGTERM)  # Runner.start() installs its own
     with temporary_settings(updates={PREFECT_API_URL: api_url} if api_url else {}):
         runner = _Runner(pause_on_shutdown=True)
         for deployment in deployments(settings, config):
@@ -81,4 +106,18 @@ def serve_flows(settings: Settings, config: str | Path, api_url: str | None = No
         try:
             asyncio.run(runner.start())
         except KeyboardInterrupt:
-            LOG.info("stopped serving the flows")
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        drain_prefect_services()
+        LOG.info("stopped serving the flows")
+
+
+def drain_prefect_services(timeout_s: float = 5.0) -> None:
+    """Send the logs and events Prefect still holds while its server runs, waiting at most `timeout_s` per kind.
+    (Its own drain at interpreter exit waits without a bound, and can hang once the server is gone.)"""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=timeout_s)
