@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from itertools import pairwise
 
 from shared.events import BookTop, Event, Level, Status, StatusKind, Ticker
 from shared.trading import to_decimal
@@ -73,7 +72,32 @@ class _Stream:
     bad: str = ""  # why the latest book made no sense
     ticker: Ticker | None = None
     decimal_sides: tuple[DecimalLevels, DecimalLevels] | None = None
-    mids: deque[tuple[int, float]] = field(default_factory=deque)  # (ts_recv, log mid) samples
+    mids: _Mids = field(default_factory=lambda: _Mids())
+
+
+class _Mids:
+    """The (ts_recv, log mid) samples in the volatility window and the sum of their squared returns, kept as
+    samples come and go: the risk manager reads it for every proposal."""
+
+    __slots__ = ("samples", "squares")
+
+    def __init__(self) -> None:
+        self.samples: deque[tuple[int, float]] = deque()
+        self.squares = 0.0
+
+    def add(self, ts: int, log_mid: float) -> None:
+        if self.samples:
+            self.squares += (log_mid - self.samples[-1][1]) ** 2
+        self.samples.append((ts, log_mid))
+
+    def drop_before(self, cutoff: int) -> None:
+        samples = self.samples
+        while samples and samples[0][0] < cutoff:
+            _, first = samples.popleft()
+            if len(samples) < 2:
+                self.squares = 0.0  # exact again whenever the window holds one return or none
+            else:
+                self.squares = max(0.0, self.squares - (samples[0][1] - first) ** 2)
 
 
 @dataclass(slots=True)
@@ -223,11 +247,9 @@ class MarketView:
         variances = []
         for venue in self._venues_of.get(symbol, ()):
             mids = self._streams[(venue, symbol)].mids
-            while mids and mids[0][0] < cutoff:
-                mids.popleft()
-            if len(mids) >= 2:
-                points = [m for _, m in mids]
-                variances.append(sum((b - a) ** 2 for a, b in pairwise(points)))
+            mids.drop_before(cutoff)
+            if len(mids.samples) >= 2:
+                variances.append(mids.squares)
         if not variances:
             return None
         return math.sqrt(sum(variances) / len(variances)) * _BPS
@@ -263,12 +285,10 @@ class MarketView:
 
     def _sample_mid(self, stream: _Stream, book: BookTop) -> None:
         mids = stream.mids
-        if mids and book.ts_recv - mids[-1][0] < self.config.volatility_sample_ns:
+        if mids.samples and book.ts_recv - mids.samples[-1][0] < self.config.volatility_sample_ns:
             return
-        mids.append((book.ts_recv, math.log((book.bids[0][0] + book.asks[0][0]) / 2)))
-        cutoff = book.ts_recv - self.config.volatility_window_ns
-        while mids and mids[0][0] < cutoff:
-            mids.popleft()
+        mids.add(book.ts_recv, math.log((book.bids[0][0] + book.asks[0][0]) / 2))
+        mids.drop_before(book.ts_recv - self.config.volatility_window_ns)
 
 
 def nonsense(book: BookTop) -> str:
@@ -297,5 +317,19 @@ def _side_problem(name: str, levels: tuple[Level, ...], descending: bool) -> str
     return ""
 
 
+_LEVELS: dict[Level, tuple[Decimal, Decimal]] = {}
+_LEVELS_MAX = 65_536
+
+
 def _decimals(levels: tuple[Level, ...]) -> DecimalLevels:
-    return tuple((to_decimal(price), to_decimal(size)) for price, size in levels)
+    # Books repeat most of their levels from one update to the next: each (price, size) is converted once.
+    known = _LEVELS.get
+    out = []
+    for level in levels:
+        converted = known(level)
+        if converted is None:
+            if len(_LEVELS) >= _LEVELS_MAX:
+                _LEVELS.clear()
+            converted = _LEVELS[level] = (to_decimal(level[0]), to_decimal(level[1]))
+        out.append(converted)
+    return tuple(out)

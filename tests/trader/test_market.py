@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from decimal import Decimal as D
+from itertools import pairwise
 
 import pytest
 
@@ -169,6 +170,21 @@ def test_realized_volatility_of_sampled_mids_over_the_window() -> None:
     # Samples age out of the window.
     assert market.volatility_bps("BTC-USDT", T0 + 12 * S) is None
     assert market.volatility_bps("ETH-USDT", T0) is None
+
+
+def test_volatility_kept_as_samples_come_and_go_equals_the_window_recomputed() -> None:
+    config = MarketViewConfig(volatility_window_ns=10 * S, volatility_sample_ns=S)
+    market = MarketView(config)
+    mids = [100.0 * math.exp(0.003 * math.sin(i * 1.7) + (0.02 if i == 7 else 0.0)) for i in range(60)]  # one jump that leaves
+    for i, mid in enumerate(mids):
+        market.on_book(book("binance", "BTC-USDT", [(mid - 0.01, 1.0)], [(mid + 0.01, 1.0)], at=T0 + i * S))
+        # The window at T0 + i s holds the samples of the last 10 s: i-10 .. i.
+        window = [math.log(m) for m in mids[max(0, i - 10): i + 1]]
+        reading = market.volatility_bps("BTC-USDT", T0 + i * S)
+        if i == 0:
+            assert reading is None
+        else:
+            assert reading == pytest.approx(math.sqrt(sum((b - a) ** 2 for a, b in pairwise(window))) * 10_000, rel=1e-9)
 
 
 def test_tickers_are_kept_and_trades_change_nothing() -> None:

@@ -22,7 +22,9 @@ __all__ = ["SimulatedLoop"]
 class _Selector(selectors.DefaultSelector):
     """Never waits for a timer: asked to wait `timeout` seconds, it polls once and, if nothing is
     ready, moves the time on by `timeout`. With no timer at all (`None`) only another thread can
-    wake the loop, so it waits for real."""
+    wake the loop, so it waits for real. Asked not to wait (0: callbacks are ready to run) it does not
+    poll at all: only another thread's wake-up could be waiting, and that is seen before time moves on
+    (a poll on every pass of the loop was 7% of a backtest)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,6 +33,8 @@ class _Selector(selectors.DefaultSelector):
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None:
             return super().select(None)
+        if timeout == 0:
+            return []
         ready: list[tuple[selectors.SelectorKey, int]] = super().select(0)
         if not ready and timeout > 0:
             # asyncio asked for `when - time()`: land on the timer's nanosecond exactly (a float sum

@@ -121,15 +121,16 @@ class RiskManager:
 
     def _sizing(self, proposal: Proposal, portfolio: Portfolio, now: int) -> Iterable[Callable[[], Limited | None]]:
         intent, limits = proposal.intent, self.config.limits
+        price_of = self._prices()
         if intent is _O:
             yield lambda: rules.volatility(proposal, self.view, now, self.config.volatility)
         if intent in (_O, _U):
-            yield lambda: rules.trade_notional(proposal, self._price, limits)
+            yield lambda: rules.trade_notional(proposal, price_of, limits)
         if intent is _O:
-            yield lambda: rules.positions(proposal, portfolio.positions, self._price, limits)
+            yield lambda: rules.positions(proposal, portfolio.positions, price_of, limits)
         yield lambda: rules.funding(proposal, portfolio.balances)
         if intent is _O:
-            yield lambda: rules.venue_value(proposal, portfolio.balances, self._price, limits)
+            yield lambda: rules.venue_value(proposal, portfolio.balances, price_of, limits)
 
     def _kill_gate(self, proposal: Proposal) -> Limited | None:
         if not self.kill.engaged or proposal.intent is _H or (proposal.intent is _U and self.kill.flatten):
@@ -162,6 +163,17 @@ class RiskManager:
     def _price(self, asset: str) -> Decimal | None:
         price = self.view.price(asset, self.config.limits.valuation_asset)
         return Decimal(repr(price)) if price is not None else None
+
+    def _prices(self) -> Callable[[str], Decimal | None]:
+        """`_price`, each asset looked up once: one decision values every balance of a venue, some twice."""
+        known: dict[str, Decimal | None] = {}
+
+        def price_of(asset: str) -> Decimal | None:
+            if asset not in known:
+                known[asset] = self._price(asset)
+            return known[asset]
+
+        return price_of
 
     def _record(self, decision: Decision) -> Decision:
         self.counts[f"{decision.verdict.value}/{decision.reason.value}"] += 1
