@@ -55,7 +55,7 @@ def serve(config: Path = ConfigOption) -> None:
         print(f"serving {every} (config {config}); Ctrl-C stops", flush=True)
         serve_flows(settings, config, server.api_url)
     # Prefect's services drain again at interpreter exit, without a bound, and one waiting on the server
-    # just stopped can hang forever (seen: 1 stop in 3 under load). serve_flows has drained them while the
+    # just stopped can hang forever (seen in CI, and in 5 stops of 9 under load). serve_flows has drained them while the
     # server ran; nothing is left to do at exit.
     sys.stdout.flush()
     sys.stderr.flush()
