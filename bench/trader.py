@@ -14,9 +14,9 @@
     against a crash of the process), as the paper venue's own store does; with an executor whose record
     outlives a power cut (a live venue) the intent's commit is synced to disk first (`synchronous=FULL`):
     the case "intents synced" runs the paper venue flagged so. "every commit FULL": the journal before
-    2026-11-30, for comparison. The feed
-    yields to the loop once per 5 ms of schedule, as a client does once per fan-out frame, and right after an
-    event that produced an approval (as trader/feed.py does); "1 event a frame" yields after every event.
+    2026-11-30, for comparison. The feed yields to the loop once per 5 ms of schedule, as a client does once
+    per fan-out frame, and right after an event that produced an approval (as trader/feed.py does); "1 event
+    a frame" yields after every event.
     "feed lag" is how far behind its schedule an event was handed over (the loop was busy).
 (b) Backtest throughput: one hour of demo-rate data (40 events/s per venue, 4 venues; a dislocation about
     every 15 s) written to a lake by the collector's writer in 5 s flushes, as the collector does; then the

@@ -63,18 +63,6 @@ class MarketViewConfig:
     problems_kept: int = 200
 
 
-@dataclass(slots=True)
-class _Stream:
-    book: BookTop | None = None
-    book_tick: int = 0  # the view's event counter when the book arrived
-    fresh_after: int = 0  # a book counts only if it arrived after this tick
-    down: str = ""  # detail of an unrecovered disconnected/gap status for this symbol
-    bad: str = ""  # why the latest book made no sense
-    ticker: Ticker | None = None
-    decimal_sides: tuple[DecimalLevels, DecimalLevels] | None = None
-    mids: _Mids = field(default_factory=lambda: _Mids())
-
-
 class _Mids:
     """The (ts_recv, log mid) samples in the volatility window and the sum of their squared returns, kept as
     samples come and go: the risk manager reads it for every proposal."""
@@ -98,6 +86,18 @@ class _Mids:
                 self.squares = 0.0  # exact again whenever the window holds one return or none
             else:
                 self.squares = max(0.0, self.squares - (samples[0][1] - first) ** 2)
+
+
+@dataclass(slots=True)
+class _Stream:
+    book: BookTop | None = None
+    book_tick: int = 0  # the view's event counter when the book arrived
+    fresh_after: int = 0  # a book counts only if it arrived after this tick
+    down: str = ""  # detail of an unrecovered disconnected/gap status for this symbol
+    bad: str = ""  # why the latest book made no sense
+    ticker: Ticker | None = None
+    decimal_sides: tuple[DecimalLevels, DecimalLevels] | None = None
+    mids: _Mids = field(default_factory=_Mids)
 
 
 @dataclass(slots=True)

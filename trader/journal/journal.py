@@ -134,9 +134,9 @@ class Journal:
         """Writes inside commit together, or not at all. `durable`: the commit is synced to disk before it returns
         (survives a power cut, and makes every earlier commit survive it too): an order's intent before the order
         can reach an executor whose record outlives a power cut (trader.execution.journaled), a session's start
-        and end, strategy instances. Other commits (decisions, risk
-        events, attempt states, the answers and fills the executor reports) survive a crash of the process; a
-        power cut may lose the latest of them, which reconciliation with the executor restores or reports."""
+        and end, strategy instances. Other commits (decisions, risk events, attempt states, the answers and fills
+        the executor reports) survive a crash of the process; a power cut may lose the latest of them, which
+        reconciliation with the executor restores or reports."""
         if self._depth == 0:
             if durable:
                 self._db.execute("PRAGMA synchronous=FULL")  # only outside a transaction (SQLite's rule)
