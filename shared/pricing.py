@@ -67,16 +67,22 @@ def walk_quote(levels: Sequence[tuple[N, N]], budget: N) -> Walk[N] | None:
     return None
 
 
-def depth(levels: Sequence[tuple[N, N]]) -> Walk[N] | None:
-    """All of `levels` taken at once; None for an empty side."""
+def depth(levels: Sequence[tuple[N, N]], up_to: N | None = None) -> Walk[N] | None:
+    """All of `levels` taken at once; None for an empty side. With `up_to`, only the best levels that
+    together hold at least that much (all of them if they hold less): enough to cap a trade's size, without
+    reading the levels past it."""
     if not levels:
         return None
     amount = levels[0][1] * 0
     cost = amount
+    worst = levels[0][0]
     for price, size in levels:
         amount += size
         cost += price * size
-    return Walk(amount, cost, levels[-1][0])
+        worst = price
+        if up_to is not None and amount >= up_to:
+            break
+    return Walk(amount, cost, worst)
 
 
 def vwap(levels: Sequence[tuple[N, N]], amount: N) -> N | None:

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import overload
 
 from shared.events import BookTop, Event, Level, Status, StatusKind, Ticker
 from shared.trading import to_decimal
 
-DecimalLevels = tuple[tuple[Decimal, Decimal], ...]
+DecimalLevel = tuple[Decimal, Decimal]
+DecimalLevels = Sequence[DecimalLevel]  # one side of a book, best first
 _BPS = 10_000
 _DOWN = frozenset({StatusKind.DISCONNECTED, StatusKind.GAP})
 
@@ -207,7 +209,7 @@ class MarketView:
         stream = self._streams[(venue, symbol)]
         if stream.decimal_sides is None:
             assert stream.book is not None
-            stream.decimal_sides = (_decimals(stream.book.bids), _decimals(stream.book.asks))
+            stream.decimal_sides = (LazyLevels(stream.book.bids), LazyLevels(stream.book.asks))
         return stream.decimal_sides
 
     def ticker(self, venue: str, symbol: str) -> Ticker | None:
@@ -317,19 +319,67 @@ def _side_problem(name: str, levels: tuple[Level, ...], descending: bool) -> str
     return ""
 
 
-_LEVELS: dict[Level, tuple[Decimal, Decimal]] = {}
+_LEVELS: dict[Level, DecimalLevel] = {}
 _LEVELS_MAX = 65_536
 
 
-def _decimals(levels: tuple[Level, ...]) -> DecimalLevels:
+def _decimal(level: Level) -> DecimalLevel:
     # Books repeat most of their levels from one update to the next: each (price, size) is converted once.
-    known = _LEVELS.get
-    out = []
-    for level in levels:
-        converted = known(level)
-        if converted is None:
-            if len(_LEVELS) >= _LEVELS_MAX:
-                _LEVELS.clear()
-            converted = _LEVELS[level] = (to_decimal(level[0]), to_decimal(level[1]))
-        out.append(converted)
-    return tuple(out)
+    converted = _LEVELS.get(level)
+    if converted is None:
+        if len(_LEVELS) >= _LEVELS_MAX:
+            _LEVELS.clear()
+        converted = _LEVELS[level] = (to_decimal(level[0]), to_decimal(level[1]))
+    return converted
+
+
+class LazyLevels(Sequence[DecimalLevel]):
+    """One side of a book as Decimals, each level converted when first read: a walk for a trade's size reads
+    the first few levels of ten, and most books are replaced before a strategy walks them at all."""
+
+    __slots__ = ("_done", "_raw")
+
+    def __init__(self, raw: tuple[Level, ...]) -> None:
+        self._raw = raw
+        self._done: list[DecimalLevel] = []
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __bool__(self) -> bool:
+        return bool(self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> DecimalLevel: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[DecimalLevel, ...]: ...
+    def __getitem__(self, index: int | slice) -> DecimalLevel | tuple[DecimalLevel, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self._raw))))
+        done = self._done
+        if 0 <= index < len(done):
+            return done[index]
+        if index < 0:
+            index += len(self._raw)
+        if not 0 <= index < len(self._raw):
+            raise IndexError("book level out of range")
+        while len(done) <= index:
+            done.append(_decimal(self._raw[len(done)]))
+        return done[index]
+
+    def __iter__(self) -> Iterator[DecimalLevel]:
+        done, raw = self._done, self._raw
+        for i in range(len(raw)):
+            if i == len(done):
+                done.append(_decimal(raw[i]))
+            yield done[i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=False))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LazyLevels({tuple(self)!r})"

@@ -68,6 +68,14 @@ def test_depth_is_the_whole_side() -> None:
     assert depth(()) is None
 
 
+def test_depth_up_to_a_size_stops_at_the_level_that_covers_it() -> None:
+    covered = depth(ASKS, up_to=2.5)
+    assert covered is not None
+    assert (covered.amount, covered.cost, covered.worst) == (3.0, 100 + 202, 101.0)
+    short = depth(ASKS, up_to=7.0)  # the side holds less: all of it
+    assert short is not None and (short.amount, short.worst) == (6.0, 102.0)
+
+
 def test_size_up_to_a_limit_price_on_each_side() -> None:
     assert size_up_to(ASKS, 101.0, Side.BUY) == 3.0
     assert size_up_to(ASKS, 99.0, Side.BUY) == 0.0

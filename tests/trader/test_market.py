@@ -10,7 +10,9 @@ from itertools import pairwise
 import pytest
 
 from shared.events import BookTop, Level, StatusKind, Ticker
+from shared.pricing import walk
 from tests.trader.market_data import MS, T0, S, book, status, view
+from trader import market as market_module
 from trader.market import MarketView, MarketViewConfig, Untradeable
 
 GOOD = book("binance", "BTC-USDT", [(100.0, 1.0), (99.9, 2.0)], [(100.1, 1.0), (100.2, 2.0)])
@@ -145,6 +147,24 @@ def test_decimal_sides_are_the_printed_prices() -> None:
     bids, asks = market.decimal_sides("binance", "BTC-USDT")
     assert bids == ((D("65000.01"), D("0.5")),) and asks == ((D("65000.02"), D("0.12345")),)
     assert market.decimal_sides("binance", "BTC-USDT") is market.decimal_sides("binance", "BTC-USDT")
+
+
+def test_decimal_sides_convert_only_the_levels_a_walk_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    asks = [(100.0 + i / 10, 1.0 + i) for i in range(10)]
+    market = view(book("binance", "BTC-USDT", [(99.9 - i / 10, 1.0) for i in range(10)], asks))
+    converted: list[Level] = []
+    real = market_module._decimal
+    monkeypatch.setattr(market_module, "_decimal", lambda level: converted.append(level) or real(level))
+    _, lazy = market.decimal_sides("binance", "BTC-USDT")
+    taken = walk(lazy, D("2.5"))  # 1 + 2 base: the first two levels
+    assert taken is not None and taken.worst == D("100.1")
+    assert converted == asks[:2]
+    # Read in full, it is the side converted at once, by index, slice or iteration.
+    expected = tuple((D(repr(p)), D(repr(s))) for p, s in asks)
+    assert lazy == expected and tuple(lazy) == expected and lazy[-1] == expected[-1] and lazy[2:4] == expected[2:4]
+    assert converted == asks  # each level once
+    with pytest.raises(IndexError):
+        lazy[10]
 
 
 def test_prices_for_valuation_come_from_the_direct_or_inverse_symbol() -> None:

@@ -65,9 +65,11 @@ def evaluate(ctx: StrategyContext, instance: StrategyInstance, buy_venue: str, s
 
     quote_free = ctx.balances.free(buy_venue, quote)
     base_free = ctx.balances.free(sell_venue, base)
-    ask_depth, bid_depth = depth(asks), depth(bids)
+    sold_full = params.size * (ONE - buy_fee)  # what a full-size buy yields to sell
+    ask_depth, bid_depth = depth(asks, up_to=params.size), depth(bids, up_to=sold_full)
     assert ask_depth is not None and bid_depth is not None
-    caps = [params.size, ask_depth.amount, bid_depth.amount / (ONE - buy_fee), base_free / (ONE - buy_fee)]
+    bid_cap = params.size if bid_depth.amount >= sold_full else bid_depth.amount / (ONE - buy_fee)
+    caps = [params.size, ask_depth.amount, bid_cap, base_free / (ONE - buy_fee)]
     affordable = walk_quote(asks, quote_free)
     if affordable is not None:
         caps.append(affordable.amount)

@@ -92,9 +92,11 @@ def _bid(ctx: StrategyContext, params: LimitHedgeParams, maker_sides: _Sides, he
     base, quote_asset = split(params.symbol)
     keep = ONE - mspec.maker_fee  # of a bid's fill, what is left to sell on B
     bids_b = hedge_sides[0]
-    room = depth(bids_b)
+    full = params.size * keep
+    room = depth(bids_b, up_to=full)
     assert room is not None
-    amount = mspec.round_amount(min(params.size, room.amount / keep, ctx.balances.free(params.hedge_venue, base) / keep))
+    held = params.size if room.amount >= full else room.amount / keep
+    amount = mspec.round_amount(min(held, ctx.balances.free(params.hedge_venue, base) / keep))
     target = ONE + params.min_profit_bps / BPS
     for _ in range(2):  # a second pass once the quote balance on A has cut the size
         hedge_amount = hspec.round_amount(amount * keep)
@@ -120,9 +122,11 @@ def _ask(ctx: StrategyContext, params: LimitHedgeParams, maker_sides: _Sides, he
     base, quote_asset = split(params.symbol)
     cover = ONE - hspec.taker_fee  # of a hedge buy on B, what arrives
     asks_b = hedge_sides[1]
-    room = depth(asks_b)
+    full = params.size / cover
+    room = depth(asks_b, up_to=full)
     assert room is not None
-    amount = mspec.round_amount(min(params.size, ctx.balances.free(params.maker_venue, base), room.amount * cover))
+    held = params.size if room.amount >= full else room.amount * cover
+    amount = mspec.round_amount(min(held, ctx.balances.free(params.maker_venue, base)))
     quote_free = ctx.balances.free(params.hedge_venue, quote_asset)
     target = ONE + params.min_profit_bps / BPS
     while amount > 0:
