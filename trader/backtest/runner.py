@@ -112,7 +112,8 @@ async def _run(config: TraderConfig, loop: SimulatedLoop, first: Event, rest: It
         counts: Counter[Channel] = Counter()
         last = first.ts_recv
         for event in _chain(first, rest):
-            await loop.until(event.ts_recv)
+            if not loop.advance(event.ts_recv):
+                await loop.until(event.ts_recv)
             await engine.on_event(event, loop.now_ns())
             counts[channel_of(event)] += 1
             last = event.ts_recv

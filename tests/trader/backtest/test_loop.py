@@ -95,3 +95,17 @@ def test_a_thread_still_wakes_the_loop_when_nothing_is_scheduled() -> None:
 
     name, now = run(main)
     assert name != threading.current_thread().name and now == T0  # it waited for real, simulated time stood still
+
+
+def test_advance_moves_time_at_once_only_when_nothing_is_due_before() -> None:
+    async def main(loop: SimulatedLoop) -> list[tuple[bool, int]]:
+        seen = [(loop.advance(T0 + MS), loop.now_ns() - T0)]  # nothing scheduled: time jumps
+        loop.call_at(loop.time() + 0.002, lambda: None)
+        seen.append((loop.advance(T0 + 5 * MS), loop.now_ns() - T0))  # a timer at 3 ms must fire first
+        seen.append((loop.advance(T0 + 2 * MS), loop.now_ns() - T0))  # before it: fine
+        loop.call_soon(lambda: None)
+        seen.append((loop.advance(T0 + 2 * MS + 1), loop.now_ns() - T0))  # a callback is ready
+        seen.append((loop.advance(T0), loop.now_ns() - T0))  # the past: nothing to do, time stays
+        return seen
+
+    assert run(main) == [(True, MS), (False, MS), (True, 2 * MS), (False, 2 * MS), (True, 2 * MS)]
