@@ -23,6 +23,7 @@ Every transition is journaled (`record_attempt`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from decimal import Decimal
@@ -366,10 +367,15 @@ class LegController:
             LOG.error("arbitrage %s: %s", self.attempt.id, error)
             return
         if synced is not self.attempt:
-            self._commit(synced)
+            # What the journal's orders and fills already say (recovery derives it again from them), so a state
+            # that is not final goes with the next commit, which the step that follows usually makes at once.
+            self._commit(synced, hold=not synced.is_final)
 
-    def _commit(self, attempt: ArbitrageAttempt) -> None:
-        self._s.journal.record_attempt(attempt)
+    def _commit(self, attempt: ArbitrageAttempt, hold: bool = False) -> None:
+        if hold:
+            self._s.journal.later(functools.partial(self._s.journal.record_attempt, attempt))
+        else:
+            self._s.journal.record_attempt(attempt)
         self.attempt = attempt
         self._s.on_change(attempt)
 

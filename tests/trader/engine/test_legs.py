@@ -268,3 +268,32 @@ def test_a_hedge_on_its_way_is_not_taken_for_a_resting_order_when_the_strategy_p
     bid = next(a for a in trader.journal.attempts() if a.legs[0].filled)
     assert bid.state is ArbitrageState.DONE
     assert hedges(bid) == [("bybit", "sell", "market", D("0.200"), LegStatus.FILLED)]
+
+
+def test_a_leg_state_the_journal_already_shows_goes_with_the_attempts_next_commit(tmp_path: Path) -> None:
+    """A canceled resting order fails its leg, which ends the attempt: the failed leg (derived from the journaled
+    cancel, as recovery would derive it again) and the end are written in one commit, not two."""
+    trader = engine(tmp_path, lh())
+    transactions: list[list[str]] = []
+
+    def traced(statement: str) -> None:
+        if statement.startswith("BEGIN"):
+            transactions.append([])
+        elif statement.startswith(("INSERT", "UPDATE", "DELETE")) and transactions:
+            transactions[-1].append(" ".join(statement.split()[:3]))
+
+    async def scenario() -> None:
+        await trader.start()
+        await trader.on_event(QUIET_BINANCE, T0)
+        await trader.on_event(QUIET_BYBIT, T0)  # a bid at 99.80 rests on binance
+        while not any(o.status is OrderStatus.ACCEPTED for o in trader.journal.orders()):
+            await asyncio.sleep(0.001)
+        trader.journal._db.set_trace_callback(traced)
+        await trader.on_event(btc("bybit", ((99.00, 5.0),), ((99.10, 5.0),), sequence=2), T0)  # no bid clears now
+        await trader.drain()
+
+    asyncio.run(scenario())
+    (attempt,) = trader.journal.attempts()
+    assert attempt.state is ArbitrageState.ABORTED and attempt.legs[0].status is LegStatus.FAILED
+    attempt_writes = [t for t in transactions if "INSERT INTO arbitrages" in t]
+    assert attempt_writes == [["INSERT INTO arbitrages", "INSERT INTO arbitrages"]]
