@@ -45,12 +45,15 @@ def apply_journal(journal: Journal, attempt: ArbitrageAttempt, now: int) -> Arbi
         for index in range(len(attempt.hedges if hedging else attempt.legs)):
             leg = (attempt.hedges if hedging else attempt.legs)[index]
             seen = {f.trade_id for f in leg.fills}
-            for cid in leg.orders:
+            orders = {cid: journal.order(cid) for cid in leg.orders}
+            for cid, order in orders.items():
+                if order is not None and order.filled == 0:
+                    continue  # the journal records an order's fills with the order (`Journal.record`): it has none
                 for fill in journal.fills(cid):
                     if fill.trade_id not in seen:
                         attempt = attempt.hedge_filled(index, fill, now) if hedging else attempt.filled(index, fill, now)
             leg = (attempt.hedges if hedging else attempt.legs)[index]
-            last = journal.order(leg.orders[-1]) if leg.orders else None
+            last = orders[leg.orders[-1]] if leg.orders else None
             if last is not None and last.is_final and leg.status in _OPEN_LEG:
                 reason = f"order {last.client_order_id} {last.status}" + (f": {last.reason}" if last.reason else "")
                 if not hedging:
