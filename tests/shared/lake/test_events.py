@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import msgspec
 import pyarrow as pa
 import pytest
 
@@ -38,6 +39,17 @@ def test_every_event_comes_back_in_receive_time_order_with_or_without_read_ahead
     source = EventSource(_lake(tmp_path, events))
     assert _all_events(source, 100 * MS, prefetch=True, target_rows=200) == events
     assert _all_events(source, 7 * MS, prefetch=False) == events
+
+
+def test_events_at_one_receive_time_come_back_in_the_sources_channel_order(tmp_path: Path) -> None:
+    # Events at three receive times, each time with tickers, trades, books and statuses, written in another
+    # order than the source's channels.
+    events = [msgspec.structs.replace(e, ts_recv=T0 + (i % 3) * MS) for i, e in enumerate(mixed(36))]
+    channels = (Channel.BOOK, Channel.TICKER, Channel.TRADE, Channel.STATUS)
+    read = _all_events(EventSource(_lake(tmp_path, events, batches=3), channels), SECOND, prefetch=False)
+    rank = {channel: i for i, channel in enumerate(channels)}
+    assert [(e.ts_recv, rank[channel_of(e)]) for e in read] == sorted((e.ts_recv, rank[channel_of(e)]) for e in events)
+    assert sorted(map(repr, read)) == sorted(map(repr, events))
 
 
 def test_a_range_channels_and_exchanges_narrow_what_is_read(tmp_path: Path) -> None:
