@@ -101,7 +101,8 @@ def backtest(ctx: typer.Context, config: Path | None = SubConfigOption,
              start: str | None = typer.Option(None, "--from", help="Start of the range (ISO 8601 UTC or integer ns); default: the lake's start."),
              end: str | None = typer.Option(None, "--to", help="End of the range, exclusive; default: the lake's end."),
              raw: bool = typer.Option(False, "--json", help="The report as JSON, every trade included."),
-             workdir: Path | None = typer.Option(None, "--workdir", help="Where the run's throwaway journal goes (default: /dev/shm or /tmp)."),
+             workdir: Path | None = typer.Option(None, "--workdir", help="The run's throwaway journal and paper store as temporary files "
+                                                 "under DIR, for a run whose journal would not fit in memory (default: in memory)."),
              verbose: bool = typer.Option(False, "--verbose", help="Log every risk decision.")) -> None:
     """Run the strategies, risk manager and paper executor over a range of the lake, as fast as possible, and report."""
     from shared.lake.events import parse_instant

@@ -1,6 +1,7 @@
 """The trader's durable journal (SQLite, WAL, one writer) and its schema."""
 
 from trader.journal.journal import (
+    IN_MEMORY,
     BalanceSnapshot,
     Journal,
     JournalError,
@@ -13,6 +14,7 @@ from trader.journal.journal import (
 from trader.journal.schema import VERSION, SchemaError
 
 __all__ = [
+    "IN_MEMORY",
     "VERSION",
     "BalanceSnapshot",
     "Journal",

@@ -95,16 +95,23 @@ def _body(value: object) -> str:
     return encode(value).decode()
 
 
+IN_MEMORY = Path(":memory:")  # SQLite's name for a database of its own in the process's memory
+
+
 class Journal:
     def __init__(self, path: str | Path, clock: Clock) -> None:
+        """The journal at `path`; `IN_MEMORY` for one that nothing outlives and no other process can open (a
+        backtest's: its commits then write no file at all)."""
         self.path = Path(path)
         self._clock = clock
-        self._lock = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock)
-            raise JournalLocked(f"journal {self.path} is open in another process") from None
+        self._lock: int | None = None
+        if self.path != IN_MEMORY:
+            self._lock = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._lock)
+                raise JournalLocked(f"journal {self.path} is open in another process") from None
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         # Two durability levels (see `transaction`): NORMAL by default, FULL for the commits that must survive a
@@ -127,7 +134,8 @@ class Journal:
             self.flush()
         finally:
             self._db.close()
-            os.close(self._lock)  # releases the lock
+            if self._lock is not None:
+                os.close(self._lock)  # releases the lock
 
     @contextlib.contextmanager
     def transaction(self, durable: bool = False) -> Iterator[None]:

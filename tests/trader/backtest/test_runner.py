@@ -73,6 +73,20 @@ def test_two_runs_give_the_same_report(tmp_path: Path) -> None:
     assert first.trades and first.without_timing() == second.without_timing()
 
 
+def test_the_journal_in_memory_and_in_files_under_a_workdir_give_the_same_report_and_leave_nothing(tmp_path: Path,
+                                                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = [CHEAP, RICH, at(MOVED, T0 + 30 * MS), at(CHEAP, T0 + 500 * MS), at(RICH, T0 + 700 * MS)]
+    settings = config(tmp_path / "config", xex(), latency_ms=20)
+    workdir, cwd = tmp_path / "work", tmp_path / "cwd"
+    workdir.mkdir()
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # an in-memory journal makes no file (not even a lock) where the process runs
+    in_memory = backtest(settings, stream)
+    in_files = backtest(settings, stream, workdir=workdir)
+    assert in_memory.trades and in_memory.without_timing() == in_files.without_timing()
+    assert list(workdir.iterdir()) == [] and list(cwd.iterdir()) == []
+
+
 def test_no_events_is_an_error() -> None:
     with pytest.raises(NoMarketData):
         backtest(config(Path("/nonexistent"), xex()), [])

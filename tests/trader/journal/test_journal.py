@@ -32,7 +32,7 @@ from shared.trading import (
 from tests.trader.execution.paper_setup import ManualClock
 from tests.trader.journal.journal_setup import BUY, SELL, attempt, leg_order, open_journal, proposal
 from tests.trader.market_data import T0
-from trader.journal import VERSION, Journal, JournalError, JournalLocked, NoSession, SchemaError
+from trader.journal import IN_MEMORY, VERSION, Journal, JournalError, JournalLocked, NoSession, SchemaError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -253,3 +253,13 @@ def test_an_order_reads_as_last_committed_and_a_rolled_back_change_is_forgotten(
     journal.close()
     assert filled is not None and filled.status is OrderStatus.FILLED
     assert open_journal(tmp_path / "journal.db").order("c1") == filled
+
+
+def test_journals_in_memory_are_each_their_own_and_lock_nothing() -> None:
+    first, second = Journal(IN_MEMORY, ManualClock()), Journal(IN_MEMORY, ManualClock())
+    first.start_session()
+    first.record_intent(leg_order(BUY, "c1").to_order())
+    second.start_session()
+    assert [o.client_order_id for o in first.orders()] == ["c1"] and second.orders() == ()
+    first.close()
+    second.close()
