@@ -2,8 +2,8 @@
 a live paper run, as fast as possible, on the recording's clock.
 
 A fresh engine (`build_engine`, the service's own wiring) is made on a journal and paper store in
-memory (the same SQLite schema and statements as live), and runs on a `SimulatedLoop`. It starts (recovery, balances: each a call to the paper venue,
-with its latency) `warmup_ns` before the first event (the larger of 1 s and 10 paper latencies), as a
+memory (the same SQLite schema and statements as live), and runs on a `SimulatedLoop`. It starts
+(recovery, balances: each a call to the paper venue, with its latency) `warmup_ns` before the first event (the larger of 1 s and 10 paper latencies), as a
 live trader is up before the data it trades on. Then, before each event, simulated time runs to the
 event's receive time (every timer due before it fires first, at its own time: paper latency, leg
 polls, deadlines), and the engine takes the event at exactly that time. After the last event the engine stops as on
@@ -73,8 +73,8 @@ def backtest(config: TraderConfig, events: Iterable[Event], *, workdir: Path | N
              engine_config: EngineConfig | None = None) -> BacktestReport:
     """Run `events` (in receive-time order) through a fresh paper engine in simulated time. Raises
     `NoMarketData` if there are none. The run's journal and paper store are SQLite databases in memory
-    (nothing outlives the run, so their commits need not write a file: 10% of the limit-then-hedge
-    instance's time); with `workdir`, temporary files under it, for runs whose journal would not fit."""
+    (nothing outlives the run, so their commits need not write a file: about 10% of a backtest's
+    time); with `workdir`, temporary files under it, for runs whose journal would not fit."""
     started = time.perf_counter()
     stream = iter(events)
     try:
