@@ -3,11 +3,11 @@ a live paper run, as fast as possible, on the recording's clock.
 
 A fresh engine (`build_engine`, the service's own wiring) is made on a journal and paper store in
 memory (the same SQLite schema and statements as live), and runs on a `SimulatedLoop`. It starts
-(recovery, balances: each a call to the paper venue, with its latency) `warmup_ns` before the first event (the larger of 1 s and 10 paper latencies), as a
-live trader is up before the data it trades on. Then, before each event, simulated time runs to the
-event's receive time (every timer due before it fires first, at its own time: paper latency, leg
-polls, deadlines), and the engine takes the event at exactly that time. After the last event the engine stops as on
-SIGTERM (resting orders canceled, in-flight legs given the shutdown grace, in simulated time) and the
+(recovery, balances: each a call to the paper venue, with its latency) `warmup_ns` before the first
+event (the larger of 1 s and 10 paper latencies), as a live trader is up before the data it trades
+on. Then, before each event, simulated time runs to the event's receive time (every timer due before
+it fires first, at its own time: paper latency, leg polls, deadlines), and the engine takes the event
+at exactly that time. After the last event the engine stops as on SIGTERM (resting orders canceled, in-flight legs given the shutdown grace, in simulated time) and the
 report is read from its journal. The lake is read window by window on a thread while the engine runs.
 
 The service's housekeeping runs too, on the simulated clock: every second the risk manager looks at how
