@@ -7,8 +7,9 @@ memory (the same SQLite schema and statements as live), and runs on a `Simulated
 event (the larger of 1 s and 10 paper latencies), as a live trader is up before the data it trades
 on. Then, before each event, simulated time runs to the event's receive time (every timer due before
 it fires first, at its own time: paper latency, leg polls, deadlines), and the engine takes the event
-at exactly that time. After the last event the engine stops as on SIGTERM (resting orders canceled, in-flight legs given the shutdown grace, in simulated time) and the
-report is read from its journal. The lake is read window by window on a thread while the engine runs.
+at exactly that time. After the last event the engine stops as on SIGTERM (resting orders canceled,
+in-flight legs given the shutdown grace, in simulated time) and the report is read from its journal.
+The lake is read window by window on a thread while the engine runs.
 
 The service's housekeeping runs too, on the simulated clock: every second the risk manager looks at how
 long each traded venue/symbol has been untradeable (stale data enters safe mode), and balances and open
