@@ -319,18 +319,8 @@ def _side_problem(name: str, levels: tuple[Level, ...], descending: bool) -> str
     return ""
 
 
-_LEVELS: dict[Level, DecimalLevel] = {}
-_LEVELS_MAX = 65_536
-
-
 def _decimal(level: Level) -> DecimalLevel:
-    # Books repeat most of their levels from one update to the next: each (price, size) is converted once.
-    converted = _LEVELS.get(level)
-    if converted is None:
-        if len(_LEVELS) >= _LEVELS_MAX:
-            _LEVELS.clear()
-        converted = _LEVELS[level] = (to_decimal(level[0]), to_decimal(level[1]))
-    return converted
+    return to_decimal(level[0]), to_decimal(level[1])
 
 
 class LazyLevels(Sequence[DecimalLevel]):
