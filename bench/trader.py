@@ -20,8 +20,7 @@
     "feed lag" is how far behind its schedule an event was handed over (the loop was busy).
 (b) Backtest throughput: one hour of demo-rate data (40 events/s per venue, 4 venues; a dislocation about
     every 15 s) written to a lake by the collector's writer in 5 s flushes, as the collector does; then the
-    lake read back alone in this process (baseline), the backtest over it (which reads it in a child process),
-    and the backtest of the same events from memory;
+    lake read back alone (baseline), the backtest over it, and the backtest of the same events from memory;
     then, over the first 10 minutes, the backtest with no strategy instance, with each alone, and with all.
 """
 
@@ -46,11 +45,10 @@ from trader_streams import StreamSpec, stream
 
 from collector.lake.writer import PartitionWriter
 from shared.events import BookTop, Channel, Event, channel_of
-from shared.lake.events import EventSource, read_events
 from shared.lake.storage import open_lake
 from shared.settings import settings_from_mapping
 from shared.settings.lake import LakeSettings
-from trader.backtest import CHANNELS, backtest, run_backtest
+from trader.backtest import backtest, lake_events, run_backtest
 from trader.config import TraderConfig, trader_config
 from trader.engine import EngineConfig, build_engine
 
@@ -216,10 +214,7 @@ def backtest_throughput(hours: float) -> None:
         span = (events[-1].ts_recv - events[0].ts_recv) / 1e9
         print(f"\n(b) {span / 3600:.2f} h of demo-rate data: {len(events):,} events (generated in {generated:.1f} s), "
               f"lake of {files} files written in {wrote:.1f} s", flush=True)
-        # The baseline reads in this process (as replay-lake does, a thread reading ahead); the backtest reads
-        # in a child process (shared/lake/read_ahead.py). Rounds before the sixth read both ways in process.
-        source = EventSource(open_lake(lake), CHANNELS, None, None, sorted({venue for venue, _ in config.instruments}))
-        read_s, count = timed(lambda: sum(len(window) for window in read_events(source)))
+        read_s, count = timed(lambda: sum(1 for _ in lake_events(lake, config, None, None)))
         print(f"  read the lake back (baseline) {count:,} events in {read_s:6.2f} s: {len(events) / read_s:>9,.0f} events/s, "
               f"{span / read_s:7,.0f}x real time", flush=True)
         results = []

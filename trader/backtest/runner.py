@@ -9,7 +9,7 @@ on. Then, before each event, simulated time runs to the event's receive time (ev
 it fires first, at its own time: paper latency, leg polls, deadlines), and the engine takes the event
 at exactly that time. After the last event the engine stops as on SIGTERM (resting orders canceled,
 in-flight legs given the shutdown grace, in simulated time) and the report is read from its journal.
-The lake is read window by window in a child process while the engine runs (shared/lake/read_ahead.py).
+The lake is read window by window on a thread while the engine runs.
 
 The service's housekeeping runs too, on the simulated clock: every second the risk manager looks at how
 long each traded venue/symbol has been untradeable (stale data enters safe mode), and balances and open
@@ -30,7 +30,8 @@ from pathlib import Path
 import msgspec
 
 from shared.events import Channel, Event, channel_of
-from shared.lake.read_ahead import read_events_in_child
+from shared.lake.events import EventSource, read_events
+from shared.lake.storage import open_lake
 from shared.settings.lake import LakeSettings
 from trader.backtest.loop import SimulatedLoop
 from trader.backtest.report import BacktestReport, Timing, build_report
@@ -54,7 +55,8 @@ def lake_events(lake: LakeSettings, config: TraderConfig, start_ns: int | None, 
                 window_s: float = 60.0) -> Iterator[Event]:
     """The range's events of the traded venues, every channel the engine needs, in receive-time order."""
     venues = sorted({venue for venue, _ in config.instruments})
-    for window in read_events_in_child(lake, CHANNELS, start_ns, end_ns, venues, round(window_s * 1e9)):
+    source = EventSource(open_lake(lake), CHANNELS, start_ns, end_ns, venues)
+    for window in read_events(source, round(window_s * 1e9)):
         yield from window
 
 
