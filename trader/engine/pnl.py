@@ -112,6 +112,7 @@ class PnlLedger:
         self.by_venue: dict[str, dict[str, Decimal]] = {}
         self.by_instance: dict[str, dict[str, Decimal]] = {}
         self.by_session: dict[str, dict[str, Decimal]] = {}
+        self._since: tuple[int | None, int, Decimal] = (None, 0, ZERO)  # ts asked, entries counted, their sum
 
     def add(self, attempt: ArbitrageAttempt, session_id: int, ts: int) -> Realized:
         by_venue = venue_pnl(attempt)
@@ -131,7 +132,19 @@ class PnlLedger:
         return [e.valued for e in self.entries if e.valued is not None]
 
     def since(self, ts: int) -> Decimal:
-        return sum((e.valued for e in self.entries if e.valued is not None and e.ts >= ts), ZERO)
+        """Realized PnL in the valuation asset of the arbitrages settled at or after `ts`. The risk manager asks
+        on every proposal, always from the day's start, while the entries only grow: the sum for the last `ts`
+        asked is carried forward over the entries added since, not taken over the whole history again."""
+        asked, counted, total = self._since
+        if asked != ts:
+            counted, total = 0, ZERO
+        entries = self.entries
+        for i in range(counted, len(entries)):
+            entry = entries[i]
+            if entry.valued is not None and entry.ts >= ts:
+                total += entry.valued
+        self._since = (ts, len(entries), total)
+        return total
 
     def session(self, session_id: int) -> dict[str, Decimal]:
         return dict(self.by_session.get(str(session_id), {}))

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 from shared.trading import ArbitrageAttempt, Fill, Liquidity, Side
 from tests.trader.journal.journal_setup import attempt as journal_attempt
 from trader.engine.latency import LatencyRecorder
-from trader.engine.pnl import attempt_pnl, exposure_by_venue, max_drawdown, sharpe, venue_pnl
+from trader.engine.pnl import PnlLedger, attempt_pnl, exposure_by_venue, max_drawdown, sharpe, venue_pnl
 
 
 def filled_cross() -> ArbitrageAttempt:
@@ -23,6 +23,25 @@ def test_an_arbitrage_pnl_counts_both_fees_and_marks_the_dust_at_its_last_price(
     assert venue_pnl(a) == {"binance": D("0.249700"), "bybit": D("-0.0501994")}
     assert attempt_pnl(a) == D("0.1995006")
     assert exposure_by_venue(a) == {"binance": {"BTC": D("0.4995")}, "bybit": {"BTC": D("-0.499")}}
+
+
+def test_the_realized_pnl_since_a_time_counts_arbitrages_settled_after_every_ask_and_restarts_for_another_time() -> None:
+    day = 86_400 * 10**9
+    one = attempt_pnl(filled_cross())
+    ledger = PnlLedger("USDT", lambda asset: None)
+    ledger.add(filled_cross(), 1, day - 5)  # yesterday's
+    assert ledger.since(day) == 0
+    ledger.add(filled_cross(), 1, day + 5)
+    assert ledger.since(day) == one
+    ledger.add(filled_cross(), 1, day + 6)
+    ledger.add(filled_cross(), 1, day - 1)  # settled at a time the clock had passed: not today's
+    assert ledger.since(day) == 2 * one
+    assert ledger.since(day + 6) == one
+    assert ledger.since(day - 5) == 4 * one
+    assert ledger.since(day) == 2 * one
+    unvalued = PnlLedger("EUR", lambda asset: None)  # no price for the profit asset: counted nowhere
+    unvalued.add(filled_cross(), 1, day)
+    assert unvalued.since(day) == 0 and unvalued.by_session == {"1": {"USDT": one}}
 
 
 def test_max_drawdown_is_the_largest_fall_from_a_peak_of_the_cumulative_pnl() -> None:
