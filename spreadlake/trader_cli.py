@@ -134,34 +134,9 @@ def _call(ctx: typer.Context, config: Path | None, method: str, path: str, body:
 
 
 def log_to_stderr(settings: Settings, level: int = logging.INFO) -> Redactor:
-    """Log lines on stderr with credentials masked, whichever library writes them; the risk manager's line per
-    decision is thinned to one per instance, verdict and reason every few seconds (the journal has them all)."""
+    """Log lines on stderr with credentials masked, whichever library writes them (the risk manager's line per
+    decision comes thinned: trader/risk/decision_log.py)."""
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redactor = Redactor(secret_values(settings))
     redact_logs(logging.getLogger().handlers, redactor)
-    logging.getLogger("trader.risk").addFilter(RepeatedDecisions())
     return redactor
-
-
-class RepeatedDecisions(logging.Filter):
-    """Lets the first decision line per (instance, verdict, reason) through every `window_s`, noting how many
-    like it were held back since."""
-
-    def __init__(self, window_s: float = 10.0) -> None:
-        super().__init__()
-        self._window = window_s
-        self._seen: dict[tuple[object, ...], tuple[float, int]] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args if isinstance(record.args, tuple) else ()
-        if not isinstance(record.msg, str) or not record.msg.startswith("proposal ") or len(args) < 4:
-            return True
-        key = args[1:4]
-        shown, held = self._seen.get(key, (float("-inf"), 0))
-        if record.created - shown < self._window:
-            self._seen[key] = (shown, held + 1)
-            return False
-        self._seen[key] = (record.created, 0)
-        if held:
-            record.msg += f" ({held} more like it in the last {record.created - shown:.0f} s)"
-        return True

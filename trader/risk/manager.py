@@ -1,5 +1,5 @@
 """The risk manager: between the strategies and execution, it decides on every proposal and logs the
-decision with its reason.
+decision with its reason (thinned: trader/risk/decision_log.py; the journal keeps every one).
 
 Gates run first and deny (kill switch, safe mode, breaker, stale data, daily loss, open orders,
 inventory); then the sizing limits (volatility, notional, positions, funding, venue value) each give
@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from shared.trading import Balances, Decision, DecisionReason, Instruments, Intent, Order, OrderStatus, Proposal, Verdict
+from shared.trading import Balances, Decision, DecisionReason, Instruments, Intent, Order, OrderStatus, Proposal
 from trader.market import MarketView
 from trader.risk import limits as rules
 from trader.risk.breaker import BreakerState, CircuitBreaker, EventWindow, market_outcome
 from trader.risk.config import RiskConfig
+from trader.risk.decision_log import DecisionLog
 from trader.risk.inventory import InventoryReport
 from trader.risk.kill import KillSwitch
 from trader.risk.limits import Limited, Unvalued
@@ -65,6 +66,7 @@ class RiskManager:
         self._errors = EventWindow(config.safe_mode.error_window_ns)
         self._untradeable_since: dict[tuple[str, str], int] = {}
         self.counts: Counter[str] = Counter()
+        self._log = DecisionLog(LOG)
 
     # deciding -----------------------------------------------------------------
 
@@ -177,9 +179,7 @@ class RiskManager:
 
     def _record(self, decision: Decision) -> Decision:
         self.counts[f"{decision.verdict.value}/{decision.reason.value}"] += 1
-        level = logging.INFO if decision.verdict is not Verdict.DENIED else logging.WARNING
-        LOG.log(level, "proposal %s (%s) %s: %s: %s", decision.proposal_id, decision.instance_id, decision.verdict.value,
-                decision.reason.value, decision.detail)
+        self._log(decision)
         return decision
 
     # what the service reports -------------------------------------------------
