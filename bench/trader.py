@@ -17,7 +17,8 @@
     2026-11-30, for comparison. The feed yields to the loop once per 5 ms of schedule, as a client does once
     per fan-out frame, and right after an event that produced an approval (as trader/feed.py does); "1 event
     a frame" yields after every event.
-    "feed lag" is how far behind its schedule an event was handed over (the loop was busy).
+    "feed lag" is how far behind its schedule an event was handed over (the loop was busy). Logging is set
+    up as `spreadlake trader` sets it (INFO, its line format), into a null stream.
 (b) Backtest throughput: one hour of demo-rate data (40 events/s per venue, 4 venues; a dislocation about
     every 15 s) written to a lake by the collector's writer in 5 s flushes, as the collector does; then the
     lake read back alone (baseline), the backtest over it, and the backtest of the same events from memory;
