@@ -66,7 +66,7 @@ def banner(settings: Settings, config: Path) -> str:
 
 def main(settings: Settings, config: Path, duration_s: float | None, flows: bool = True) -> int:
     log_to_stderr(settings, logging.WARNING)
-    logging.getLogger("trader.risk").setLevel(logging.ERROR)  # a line per denied proposal: the journal keeps them
+    logging.getLogger("trader.risk").setLevel(logging.ERROR)  # the demo prints trades; decisions stay in the journal
     sim = subprocess.Popen([sys.executable, "-m", "spreadlake", "sim", "--config", str(config)])
     served: subprocess.Popen[bytes] | None = None
     try:
