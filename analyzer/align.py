@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import duckdb
 import polars as pl
@@ -46,6 +46,11 @@ _THREADS = 3
 _database: duckdb.DuckDBPyConnection | None = None
 _database_lock = threading.Lock()
 QUOTE_SCHEMA = {"code": pl.UInt16, "ts": pl.Int64, "bid": pl.Float64, "ask": pl.Float64}
+# Lazy queries here run on Polars' in-memory engine. The default ("auto") picks the streaming engine in
+# Polars 2.1, which splits these whole-frame column expressions into morsels for no gain and returns
+# every column in pieces that the aggregates then have to copy into one: 10-25% more CPU for `measured`
+# and the runs (docs/benchmarks.md, "Analyzer").
+ENGINE: Final = "in-memory"
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,9 @@ def align(quotes: pl.DataFrame, count: int) -> pl.DataFrame:
     aligned = ordered.select(columns)
     if ties:
         aligned = aligned.filter(pl.col("next").is_null() | (pl.col("next") > pl.col("ts")))
+    # The shift leaves `next` in two pieces (the shifted rows and the null), and so every column derived
+    # from it (the pieces' ends); each pass that combines one of those with a one-piece column copies it.
+    aligned = aligned.with_columns(aligned.get_column("next").rechunk())
     # Member i quoted at a row's time exactly when its latest quote is from then (on whichever of the rows
     # at that time it came).
     return aligned.with_columns([(pl.col(f"at{i}") == pl.col("ts")).fill_null(False).alias(f"q{i}") for i in range(count)])
@@ -206,9 +214,10 @@ def measured(aligned: pl.DataFrame, measures: Sequence[Measure], scope: Scope, s
         *[measure.value.alias(f"x{k}") for k, measure in enumerate(measures)],
         *set_columns,
     )
-    # The aggregates over the frame run several times faster on one chunk. Rechunked before the
-    # measures with the same members share their columns, each of those is copied once.
-    columns = computed.collect().rechunk()
+    # The aggregates over the frame run several times faster on one chunk: the in-memory engine gives
+    # one per column. (Rechunked after the measures with the same members share their columns, each
+    # of those would be copied once per measure.)
+    columns = computed.collect(engine=ENGINE)
     out: list[pl.Expr] = [pl.col("t"), pl.col("hour"), pl.col("inside")]
     for k, measure in enumerate(measures):
         n = sets[measure.members]

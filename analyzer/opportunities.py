@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 import pyarrow as pa
 
-from analyzer.align import Group, Measure, each, to_table, venue_pairs
+from analyzer.align import ENGINE, Group, Measure, each, to_table, venue_pairs
 from analyzer.analysis import NS_PER_S, Scope
 from shared.lake.reader import LakeReader
 from shared.settings import Settings
@@ -59,7 +59,7 @@ def above_states(frame: pl.DataFrame, thresholds: Mapping[int, float]) -> pl.Dat
         .with_row_index("row")
         .with_columns([flag.alias(f"above{k}") for k, flag in above.items()])
         .filter(pl.any_horizontal([pl.col(f"above{k}") for k in above]))
-        .collect()  # collected here: left lazy, each measure's pick below rescanned the whole frame
+        .collect(engine=ENGINE)  # collected here: left lazy, each measure's pick below rescanned the whole frame
         .lazy()
     )
     states = [
@@ -75,7 +75,7 @@ def above_states(frame: pl.DataFrame, thresholds: Mapping[int, float]) -> pl.Dat
         )
         for k in above
     ]
-    return pl.concat(states).collect()
+    return pl.concat(states).collect(engine=ENGINE)
 
 
 def runs_of(states: pl.DataFrame, scope: Scope) -> pl.DataFrame:
@@ -111,7 +111,7 @@ def runs_of(states: pl.DataFrame, scope: Scope) -> pl.DataFrame:
             samples="samples",
             truncated=pl.col("before") | (pl.col("end") >= scope.end_ns),
         )
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
