@@ -182,15 +182,18 @@ def measured(aligned: pl.DataFrame, measures: Sequence[Measure], scope: Scope, s
     # where a filter on the pieces' ends copied every column.
     first = max(0, int(aligned.get_column("ts").search_sorted(scope.start_ns, side="right")) - 1)
     pieces = aligned.slice(first).lazy().with_columns(t=t, next=pl.col("next").fill_null(scope.end_ns))
-    # Each member's freshness and sanity once; a set of members is valid where all of its members are.
+    pieces = pieces.with_columns(oldest=pl.col("t") - staleness_ns)  # the oldest quote time still fresh
+    # Each member's freshness, sanity and expiry once; a set of members is valid where all of its members
+    # are, and until the first of their quotes expires.
     used = sorted({i for measure in measures for i in measure.members})
     pieces = pieces.with_columns(
         *[
-            (((pl.col("t") - pl.col(f"at{i}")) <= staleness_ns) & (pl.col(f"bid{i}") > 0) & (pl.col(f"ask{i}") >= pl.col(f"bid{i}")))
+            ((pl.col(f"at{i}") >= pl.col("oldest")) & (pl.col(f"bid{i}") > 0) & (pl.col(f"ask{i}") >= pl.col(f"bid{i}")))
             .fill_null(False)
             .alias(f"fresh{i}")
             for i in used
         ],
+        *[(pl.col(f"at{i}") + staleness_ns).alias(f"expiry{i}") for i in used],
         inside=pl.col("ts") >= scope.start_ns,
     )
     sets: dict[tuple[int, ...], int] = {}
@@ -201,10 +204,9 @@ def measured(aligned: pl.DataFrame, measures: Sequence[Measure], scope: Scope, s
         n = sets[measure.members] = len(sets)
         ids = measure.members
         valid = pl.all_horizontal([pl.col(f"fresh{i}") for i in ids])
-        expiry = pl.min_horizontal([pl.col(f"at{i}") for i in ids]) + staleness_ns
         set_columns += [
             valid.alias(f"valid{n}"),
-            pl.min_horizontal(pl.col("next"), expiry).alias(f"until{n}"),
+            pl.min_horizontal(pl.col("next"), *[pl.col(f"expiry{i}") for i in ids]).alias(f"until{n}"),
             (valid & pl.col("inside") & pl.any_horizontal([pl.col(f"q{i}") for i in ids])).alias(f"sample{n}"),
         ]
     computed = pieces.select(

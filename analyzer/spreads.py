@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 import pyarrow as pa
 
-from analyzer.align import Group, Measure, each, to_table, venue_pairs
+from analyzer.align import NS_PER_HOUR, Group, Measure, each, to_table, venue_pairs
 from analyzer.analysis import NS_PER_S, Scope
 from analyzer.opportunities import PAIR_LABELS, above_states, labelled, runs_of, thresholds
 from shared.lake.reader import LakeReader
@@ -113,12 +113,16 @@ def _per_hour(frame: pl.DataFrame, measures: Sequence[Measure]) -> pl.DataFrame:
         sharing.setdefault(measure.members, []).append(k)
     # The frame is in time order, so each hour is a slice; selects over a slice run their aggregates
     # at once on the fast path (a group_by with filters inside is several times slower).
-    hours = frame.select(pl.col("hour").unique_counts().alias("rows"), pl.col("hour").unique(maintain_order=True))
-    per_hour_parts, offset = [], 0
-    for hour, rows in zip(hours["hour"], hours["rows"], strict=True):
-        aggregated = _aggregated(frame.slice(offset, rows), sharing)
-        per_hour_parts.append(aggregated.with_columns(hour=pl.lit(hour, pl.Int64)))
-        offset += rows
+    # Where each hour starts is found by a binary search on the pieces' starts, not a pass over their hours.
+    starts = frame.get_column("t")
+    first, last = (int(starts[i]) - int(starts[i]) % NS_PER_HOUR for i in (0, -1))
+    hours = range(first, last + NS_PER_HOUR, NS_PER_HOUR)
+    offsets = starts.search_sorted(pl.Series([*hours, last + NS_PER_HOUR], dtype=pl.Int64), side="left").to_list()
+    per_hour_parts = [
+        _aggregated(frame.slice(offset, end - offset), sharing).with_columns(hour=pl.lit(hour, pl.Int64))
+        for hour, offset, end in zip(hours, offsets[:-1], offsets[1:], strict=True)
+        if end > offset
+    ]
     per_hour = pl.concat(per_hour_parts)
     first = {k: ks[0] for ks in sharing.values() for k in ks}
     return pl.concat(

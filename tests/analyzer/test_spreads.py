@@ -120,6 +120,14 @@ def test_time_belongs_to_the_hour_a_piece_starts_in(tmp_path: Path) -> None:
     assert [(r["ts"].timestamp() - T0 / S, r["samples"], r["valid_s"]) for r in rows] == [(0, 1, 4.0), (3600, 1, 4.0)]
 
 
+def test_an_hour_in_which_no_piece_starts_has_no_row(tmp_path: Path) -> None:
+    # The piece from 3597 s runs until the next quote at 7300 s, valid until a's quote goes stale at 3606 s:
+    # its time is the first hour's; no piece starts in the second hour.
+    ticks = [tick("a", 3596, 99.9, 100.0), tick("b", 3597, 100.1, 100.2), tick("a", 7300, 99.9, 100.0), tick("b", 7301, 100.1, 100.2)]
+    rows = [r for r in run(make_lake(tmp_path, ticks), start_s=3595, end_s=7305) if r["buy_exchange"] == "a"]
+    assert [(r["ts"].timestamp() - T0 / S, r["samples"], r["valid_s"]) for r in rows] == [(0, 1, 9.0), (7200, 1, 4.0)]
+
+
 def test_scope_exchanges_and_symbols_restrict_the_pairs(tmp_path: Path) -> None:
     events: list[Event] = [*MAIN, tick("c", 1.5, 99.0, 99.1), tick("a", 0.5, 9.0, 10.0, "ETH-USDT"), tick("b", 0.7, 9.5, 10.5, "ETH-USDT")]
     lake = make_lake(tmp_path, events)
