@@ -115,9 +115,9 @@ def _per_hour(frame: pl.DataFrame, measures: Sequence[Measure]) -> pl.DataFrame:
     # at once on the fast path (a group_by with filters inside is several times slower).
     # Where each hour starts is found by a binary search on the pieces' starts, not a pass over their hours.
     starts = frame.get_column("t")
-    first, last = (int(starts[i]) - int(starts[i]) % NS_PER_HOUR for i in (0, -1))
-    hours = range(first, last + NS_PER_HOUR, NS_PER_HOUR)
-    offsets = starts.search_sorted(pl.Series([*hours, last + NS_PER_HOUR], dtype=pl.Int64), side="left").to_list()
+    first_hour, last_hour = (int(starts[i]) - int(starts[i]) % NS_PER_HOUR for i in (0, -1))
+    hours = range(first_hour, last_hour + NS_PER_HOUR, NS_PER_HOUR)
+    offsets = starts.search_sorted(pl.Series([*hours, last_hour + NS_PER_HOUR], dtype=pl.Int64), side="left").to_list()
     per_hour_parts = [
         _aggregated(frame.slice(offset, end - offset), sharing).with_columns(hour=pl.lit(hour, pl.Int64))
         for hour, offset, end in zip(hours, offsets[:-1], offsets[1:], strict=True)
