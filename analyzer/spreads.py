@@ -111,9 +111,9 @@ def _per_hour(frame: pl.DataFrame, measures: Sequence[Measure]) -> pl.DataFrame:
     sharing: dict[tuple[int, ...], list[int]] = {}  # members -> the measures with them
     for k, measure in enumerate(measures):
         sharing.setdefault(measure.members, []).append(k)
-    # The frame is in time order, so each hour is a slice; selects over a slice run their aggregates
-    # at once on the fast path (a group_by with filters inside is several times slower).
-    # Where each hour starts is found by a binary search on the pieces' starts, not a pass over their hours.
+    # The frame is in time order, so each hour is a slice, found by a binary search on the pieces' starts;
+    # selects over a slice run their aggregates on the fast path (a group_by with filters inside is several
+    # times slower).
     starts = frame.get_column("t")
     first_hour, last_hour = (int(starts[i]) - int(starts[i]) % NS_PER_HOUR for i in (0, -1))
     hours = range(first_hour, last_hour + NS_PER_HOUR, NS_PER_HOUR)
