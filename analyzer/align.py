@@ -48,8 +48,8 @@ _database_lock = threading.Lock()
 QUOTE_SCHEMA = {"code": pl.UInt16, "ts": pl.Int64, "bid": pl.Float64, "ask": pl.Float64}
 # Lazy queries here run on Polars' in-memory engine. The default ("auto") picks the streaming engine in
 # Polars 2.1, which splits these whole-frame column expressions into morsels for no gain and returns
-# every column in pieces that the aggregates then have to copy into one: 10-25% more CPU for `measured`
-# and the runs (docs/benchmarks.md, "Analyzer").
+# every column in pieces that the aggregates then have to copy into one: about 10% more CPU for `measured`
+# and a third more for the runs (docs/benchmarks.md, "Analyzer").
 ENGINE: Final = "in-memory"
 
 
